@@ -1,0 +1,42 @@
+# paperkb — every target creates .venv/ and installs requirements.txt on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install test lint serve build bench gpu-test clean
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -c "import torch, mkdocs, material, whoosh, jieba, yaml, jsonschema"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make test: lint, every test (tests/ and refimpl/), and a strict site build
+test: install
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+	$(VENV)/bin/mkdocs build --strict --quiet --site-dir .cache/site-check
+
+## make serve: build and serve the site at http://127.0.0.1:8000, reloading on edits
+serve: install
+	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
+
+build: install
+	$(VENV)/bin/mkdocs build --strict
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+## make bench: speed figures (medians, ratios to a baseline measured in the same run)
+bench: install
+	$(PY) tools/bench.py
+
+## make gpu-test: the GPU smoke tests (skipped without CUDA)
+gpu-test: install
+	$(PY) -m pytest refimpl -m gpu -rs
+
+clean:
+	rm -rf site .cache

@@ -1,0 +1,10 @@
+"""Minimal, tested PyTorch reference implementations, one module per paper.
+
+Each module is imported here explicitly so that importing ``refimpl`` fills
+the example registry (``refimpl.registry.EXAMPLES``).
+"""
+
+from . import adain  # noqa: F401
+from .registry import EXAMPLES, Example, register_example
+
+__all__ = ["EXAMPLES", "Example", "register_example"]

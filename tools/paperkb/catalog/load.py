@@ -1,0 +1,74 @@
+"""The one loader every tool, the site hook and the tests use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import yamlsafe
+from .model import Catalog, Entry, Tag
+
+
+class CatalogError(Exception):
+    """A catalog that cannot be used; ``problems`` are ready-to-print lines."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def read_catalog(path: str | Path) -> Catalog:
+    """Parse ``path`` into a :class:`Catalog` without judging its content.
+
+    Raises :class:`CatalogError` only when the file cannot be read or is not
+    YAML at all; everything else is the validator's job, so it can report all
+    problems at once.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CatalogError([f"{path}: catalog file not found"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogError([f"{path}: cannot read catalog: {exc}"]) from None
+    return catalog_from_text(text, path)
+
+
+def catalog_from_text(text: str, path: str | Path = "catalog.yaml") -> Catalog:
+    path = Path(path)
+    try:
+        data, node = yamlsafe.parse(text)
+    except yamlsafe.YamlSyntaxError as exc:
+        raise CatalogError([f"{path}:{exc.line}: {exc.message}"]) from None
+    tags: dict[str, Tag] = {}
+    entries: list[Entry] = []
+    if isinstance(data, dict):
+        raw_tags = data.get("tags")
+        if isinstance(raw_tags, dict):
+            for slug, labels in raw_tags.items():
+                labels = labels if isinstance(labels, dict) else {}
+                tags[str(slug)] = Tag(str(slug), str(labels.get("en", slug)), str(labels.get("zh", "")))
+        raw_entries = data.get("entries")
+        entries_node = yamlsafe.child(node, "entries")
+        if isinstance(raw_entries, list):
+            for index, raw in enumerate(raw_entries):
+                entry_node = yamlsafe.child(entries_node, index)
+                entries.append(Entry(raw if isinstance(raw, dict) else {}, index, entry_node))
+    return Catalog(
+        path=path,
+        tags=tags,
+        entries=entries,
+        data=data,
+        node=node,
+        duplicate_keys=yamlsafe.find_duplicate_keys(node),
+    )
+
+
+def load_catalog(path: str | Path) -> Catalog:
+    """Parse and validate; raise :class:`CatalogError` listing every problem."""
+    from .validate import validate  # local: validate imports this module
+
+    catalog = read_catalog(path)
+    report = validate(catalog)
+    if report.errors:
+        raise CatalogError([str(p) for p in report.errors])
+    return catalog

@@ -1,0 +1,131 @@
+"""The catalog's entries as Python objects, with the YAML lines they came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from yaml.nodes import Node
+
+from . import yamlsafe
+
+STATUSES = ("unread", "reading", "read")
+KINDS = ("paper", "trick")
+
+
+@dataclass(frozen=True)
+class Tag:
+    slug: str
+    en: str
+    zh: str
+
+    @property
+    def label(self) -> str:
+        """The name shown on the site: English beside Chinese."""
+        return f"{self.en} · {self.zh}" if self.zh else self.en
+
+
+@dataclass
+class Entry:
+    """One catalog entry: the raw mapping plus where it sits in the file."""
+
+    data: dict[str, Any]
+    index: int
+    node: Node | None = field(default=None, repr=False)
+
+    # -- typed views of the raw data (the validator guarantees the types) --
+    @property
+    def id(self) -> str:
+        value = self.data.get("id")
+        return value if isinstance(value, str) else f"#{self.index + 1}"
+
+    @property
+    def kind(self) -> str:
+        return str(self.data.get("kind", ""))
+
+    @property
+    def title(self) -> str:
+        return str(self.data.get("title", ""))
+
+    @property
+    def authors(self) -> list[str]:
+        return list(self.data.get("authors") or [])
+
+    @property
+    def year(self) -> int | None:
+        return self.data.get("year")
+
+    @property
+    def venue(self) -> str | None:
+        return self.data.get("venue")
+
+    @property
+    def links(self) -> dict[str, str]:
+        return dict(self.data.get("links") or {})
+
+    @property
+    def tags(self) -> list[str]:
+        return list(self.data.get("tags") or [])
+
+    @property
+    def status(self) -> str:
+        return str(self.data.get("status", "unread"))
+
+    @property
+    def priority(self) -> int | None:
+        return self.data.get("priority")
+
+    @property
+    def notes(self) -> dict[str, str]:
+        return dict(self.data.get("notes") or {})
+
+    @property
+    def refimpl_targets(self) -> list[str]:
+        value = self.data.get("refimpl")
+        return list(value) if isinstance(value, list) else []
+
+    @property
+    def refimpl_none_reason(self) -> str | None:
+        value = self.data.get("refimpl")
+        return value.get("none") if isinstance(value, dict) else None
+
+    @property
+    def sources(self) -> list[str]:
+        return list(self.data.get("sources") or [])
+
+    @property
+    def added(self) -> str | None:
+        return self.data.get("added")
+
+    @property
+    def line(self) -> int:
+        return self.node.start_mark.line + 1 if self.node is not None else 1
+
+    def line_of(self, *path: str | int) -> int:
+        """1-based line of a field (``entry.line_of("links", "arxiv")``)."""
+        return yamlsafe.line_of(self.node, path) if self.node is not None else 1
+
+
+@dataclass
+class Catalog:
+    path: Path
+    tags: dict[str, Tag]
+    entries: list[Entry]
+    data: Any = field(default=None, repr=False)
+    node: Node | None = field(default=None, repr=False)
+    duplicate_keys: list[yamlsafe.DuplicateKey] = field(default_factory=list, repr=False)
+
+    def by_id(self) -> dict[str, Entry]:
+        return {entry.id: entry for entry in self.entries}
+
+    def line_of(self, *path: str | int) -> int:
+        return yamlsafe.line_of(self.node, path)
+
+    @property
+    def papers(self) -> list[Entry]:
+        return [e for e in self.entries if e.kind == "paper"]
+
+    @property
+    def tricks(self) -> list[Entry]:
+        return [e for e in self.entries if e.kind == "trick"]

@@ -1,0 +1,281 @@
+"""Schema check plus the cross-checks a schema cannot express.
+
+Every problem is one line ``PATH:LINE: entry 'ID': what is wrong``; all are
+collected before anything is reported.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlparse
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from .. import paths
+from . import refimpl_scan, yamlsafe
+from .model import STATUSES, Catalog, Entry
+
+MIN_YEAR = 1900
+URL_FIELDS = ("pdf", "code", "project", "video", "url")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    line: int
+    where: str  # "entry 'adain'", "tag 'gan'" or "catalog"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.where}: {self.message}"
+
+
+@dataclass
+class Report:
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # targets whose example is pending
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@lru_cache(maxsize=1)
+def _schema_validator() -> Draft202012Validator:
+    schema = json.loads(paths.SCHEMA_PATH.read_text(encoding="utf-8"))
+    return Draft202012Validator(schema)
+
+
+def _where(catalog: Catalog, path: tuple) -> str:
+    if len(path) >= 2 and path[0] == "entries" and isinstance(path[1], int):
+        if path[1] < len(catalog.entries):
+            return f"entry '{catalog.entries[path[1]].id}'"
+        return f"entry #{path[1] + 1}"
+    if len(path) >= 2 and path[0] == "tags":
+        return f"tag '{path[1]}'"
+    return "catalog"
+
+
+def _schema_message(catalog: Catalog, error: ValidationError) -> str:
+    path = tuple(error.absolute_path)
+    field_path = ".".join(str(p) for p in path[2:]) if path[:1] == ("entries",) else ".".join(map(str, path))
+    prefix = f"{field_path}: " if field_path else ""
+    validator = error.validator
+    if field_path.endswith("links.arxiv") and not isinstance(error.instance, str):
+        raw = yamlsafe.raw_scalar(catalog.node, path) or str(error.instance)
+        return (
+            f"{prefix}arXiv id must be a quoted string: YAML read {raw} as the number "
+            f"{error.instance!r}; write arxiv: \"{raw}\""
+        )
+    if field_path.endswith("links.arxiv"):
+        return f"{prefix}'{error.instance}' is not an arXiv id (expected like \"1703.10590\" or \"cs/0112017\")"
+    if field_path == "status":
+        return f"{prefix}status {error.instance!r} is not one of {', '.join(STATUSES)}"
+    if field_path.startswith("links.") and field_path.split(".")[-1] in URL_FIELDS:
+        return f"{prefix}{error.instance!r} is not a URL (expected http:// or https://)"
+    if validator == "additionalProperties":
+        return f"{prefix}{error.message}"
+    if validator == "required":
+        return f"{prefix}{error.message}"
+    if validator == "oneOf" and field_path == "refimpl":
+        return (
+            f"{prefix}expected a list of targets 'refimpl/<file>.py:<Symbol>' or "
+            f"{{none: <reason>}}, got {error.instance!r}"
+        )
+    return f"{prefix}{error.message}"
+
+
+def _check_schema(catalog: Catalog, report: Report) -> None:
+    for error in _schema_validator().iter_errors(catalog.data):
+        path = tuple(error.absolute_path)
+        line = yamlsafe.line_of(catalog.node, path)
+        report.errors.append(
+            Problem(catalog.path, line, _where(catalog, path), _schema_message(catalog, error))
+        )
+
+
+def _check_duplicate_keys(catalog: Catalog, report: Report) -> None:
+    for dup in catalog.duplicate_keys:
+        report.errors.append(
+            Problem(
+                catalog.path,
+                dup.line,
+                _where(catalog, dup.path),
+                f"duplicate key '{dup.key}' (first at line {dup.first_line}); YAML would keep only the last",
+            )
+        )
+
+
+def _check_ids(catalog: Catalog, report: Report) -> None:
+    first: dict[str, Entry] = {}
+    for entry in catalog.entries:
+        if not isinstance(entry.data.get("id"), str):
+            continue
+        if entry.id in first:
+            report.errors.append(
+                Problem(
+                    catalog.path,
+                    entry.line_of("id"),
+                    f"entry '{entry.id}'",
+                    f"duplicate id '{entry.id}' (first defined at line {first[entry.id].line_of('id')})",
+                )
+            )
+        else:
+            first[entry.id] = entry
+
+
+def _check_tags(catalog: Catalog, entry: Entry, report: Report) -> None:
+    known = catalog.tags
+    for index, tag in enumerate(entry.data.get("tags") or []):
+        if isinstance(tag, str) and tag not in known:
+            close = difflib.get_close_matches(tag, list(known), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else "; declare it under 'tags:'"
+            report.errors.append(
+                Problem(catalog.path, entry.line_of("tags", index), f"entry '{entry.id}'", f"unknown tag '{tag}'{hint}")
+            )
+
+
+def _check_links(catalog: Catalog, entry: Entry, report: Report) -> None:
+    links = entry.data.get("links")
+    if not isinstance(links, dict):
+        return
+    for key in URL_FIELDS:
+        value = links.get(key)
+        if isinstance(value, str):
+            parsed = urlparse(value)
+            if parsed.scheme in ("http", "https") and "." not in parsed.netloc and parsed.netloc != "localhost":
+                report.errors.append(
+                    Problem(
+                        catalog.path,
+                        entry.line_of("links", key),
+                        f"entry '{entry.id}'",
+                        f"links.{key}: {value!r} is not a URL (host {parsed.netloc!r} has no domain)",
+                    )
+                )
+
+
+def _check_year(catalog: Catalog, entry: Entry, report: Report, this_year: int) -> None:
+    year = entry.data.get("year")
+    if isinstance(year, int) and not isinstance(year, bool) and not MIN_YEAR <= year <= this_year + 1:
+        report.errors.append(
+            Problem(
+                catalog.path,
+                entry.line_of("year"),
+                f"entry '{entry.id}'",
+                f"year {year} is out of range ({MIN_YEAR}-{this_year + 1})",
+            )
+        )
+
+
+def _check_metadata(catalog: Catalog, entry: Entry, report: Report) -> None:
+    """Missing metadata is a warning: leaving a field out beats guessing it."""
+    if entry.kind != "paper":
+        return
+    missing = [f for f in ("authors", "year", "venue") if f not in entry.data]
+    if missing:
+        report.warnings.append(
+            Problem(catalog.path, entry.line, f"entry '{entry.id}'", f"missing metadata: {', '.join(missing)}")
+        )
+
+
+def _check_refimpl(catalog: Catalog, report: Report, repo_root: Path) -> None:
+    refimpl_dir = repo_root / "refimpl"
+    referenced: set[str] = set()
+    for entry in catalog.entries:
+        for index, target in enumerate(entry.refimpl_targets):
+            if not isinstance(target, str) or ":" not in target:
+                continue  # the schema already reported it
+            file_part, symbol = target.split(":", 1)
+            module = repo_root / file_part
+            line = entry.line_of("refimpl", index)
+            where = f"entry '{entry.id}'"
+            if not module.is_file():
+                report.errors.append(Problem(catalog.path, line, where, f"refimpl target {target}: no file {file_part}"))
+                continue
+            referenced.add(module.stem)
+            try:
+                info = refimpl_scan.scan_module(module)
+            except SyntaxError as exc:
+                report.errors.append(
+                    Problem(catalog.path, line, where, f"refimpl target {target}: {file_part} does not parse: {exc.msg}")
+                )
+                continue
+            top = symbol.split(".")[0]
+            if top not in info.symbols:
+                close = difflib.get_close_matches(top, sorted(info.symbols), n=3)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                report.errors.append(
+                    Problem(catalog.path, line, where, f"refimpl target {target}: '{top}' is not defined in {file_part}{hint}")
+                )
+                continue
+            if top not in info.covered:
+                report.errors.append(
+                    Problem(
+                        catalog.path, line, where,
+                        f"refimpl target {target}: no registered example covers '{top}' "
+                        f"(add it to a @register_example(covers=[...]) in {file_part})",
+                    )
+                )
+            if not refimpl_scan.test_mentions(module, top):
+                test = refimpl_scan.test_file_for(module).relative_to(repo_root)
+                report.errors.append(
+                    Problem(catalog.path, line, where, f"refimpl target {target}: no test: {test} does not test '{top}'")
+                )
+            if info.pending:
+                report.pending.append(target)
+    if not refimpl_dir.is_dir():
+        return
+    modules = refimpl_scan.paper_modules(refimpl_dir)
+    infos = {}
+    for module in modules:
+        try:
+            infos[module.stem] = refimpl_scan.scan_module(module)
+        except SyntaxError:
+            infos[module.stem] = None
+    reached = set(referenced)
+    frontier = list(referenced)
+    while frontier:  # shared blocks count as reached when a referenced module imports them
+        info = infos.get(frontier.pop())
+        for name in info.imports if info else ():
+            if name not in reached:
+                reached.add(name)
+                frontier.append(name)
+    for module in modules:
+        if module.stem not in reached:
+            report.errors.append(
+                Problem(
+                    module.relative_to(repo_root), 1, f"module '{module.stem}'",
+                    "no catalog entry references this module (or a module that imports it)",
+                )
+            )
+
+
+def validate(catalog: Catalog, *, repo_root: Path | None = None, check_refimpl: bool = True) -> Report:
+    """Every problem in ``catalog``; never raises for bad content."""
+    report = Report()
+    repo_root = repo_root or paths.REPO_ROOT
+    if not isinstance(catalog.data, dict):
+        report.errors.append(
+            Problem(catalog.path, 1, "catalog", "the catalog must be a mapping with 'tags' and 'entries'")
+        )
+        return report
+    _check_duplicate_keys(catalog, report)
+    _check_schema(catalog, report)
+    _check_ids(catalog, report)
+    this_year = _dt.date.today().year
+    for entry in catalog.entries:
+        _check_tags(catalog, entry, report)
+        _check_links(catalog, entry, report)
+        _check_year(catalog, entry, report, this_year)
+        _check_metadata(catalog, entry, report)
+    if check_refimpl:
+        _check_refimpl(catalog, report, repo_root)
+    report.errors.sort(key=lambda p: (str(p.path) != str(catalog.path), p.line))
+    return report

@@ -1,0 +1,46 @@
+"""``python tools/validate.py``: check the catalog, print every problem."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import paths
+from .catalog import CatalogError, read_catalog, validate
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="validate.py",
+        description="Check catalog.yaml: schema, unique ids, tags, links, years, refimpl targets.",
+    )
+    parser.add_argument("--catalog", default=str(paths.DEFAULT_CATALOG), help="catalog file (default: %(default)s)")
+    parser.add_argument("--warnings", action="store_true", help="also list warnings (missing metadata)")
+    parser.add_argument("--no-refimpl", action="store_true", help="skip the checks against refimpl/")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        catalog = read_catalog(args.catalog)
+    except CatalogError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return 1
+    report = validate(catalog, check_refimpl=not args.no_refimpl)
+    for problem in report.errors:
+        print(problem, file=sys.stderr)
+    if args.warnings:
+        for problem in report.warnings:
+            print(f"warning: {problem}", file=sys.stderr)
+    if report.errors:
+        print(f"{args.catalog}: {len(report.errors)} problem(s) in {len(catalog.entries)} entries", file=sys.stderr)
+        return 1
+    pending = f", {len(report.pending)} refimpl pending" if report.pending else ""
+    print(
+        f"{args.catalog}: ok, {len(catalog.entries)} entries ({len(catalog.papers)} papers, "
+        f"{len(catalog.tricks)} tricks), {len(catalog.tags)} tags, "
+        f"{len(report.warnings)} warning(s){pending}"
+    )
+    return 0
