@@ -56,9 +56,8 @@ def _scan(path: Path, mtime_ns: int) -> ModuleInfo:
                                 covered.add(item.id)
                             elif isinstance(item, ast.Attribute):
                                 covered.add(item.attr)
-                    if keyword.arg == "pending" and isinstance(keyword.value, ast.Constant):
-                        if keyword.value.value:
-                            pending.add(node.name)
+                    if keyword.arg == "pending" and isinstance(keyword.value, ast.Constant) and keyword.value.value:
+                        pending.add(node.name)
         elif isinstance(node, ast.Assign):
             symbols.update(t.id for t in node.targets if isinstance(t, ast.Name))
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):

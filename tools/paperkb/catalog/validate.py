@@ -72,10 +72,10 @@ def _schema_message(catalog: Catalog, error: ValidationError) -> str:
         raw = yamlsafe.raw_scalar(catalog.node, path) or str(error.instance)
         return (
             f"{prefix}arXiv id must be a quoted string: YAML read {raw} as the number "
-            f"{error.instance!r}; write arxiv: \"{raw}\""
+            f'{error.instance!r}; write arxiv: "{raw}"'
         )
     if field_path.endswith("links.arxiv"):
-        return f"{prefix}'{error.instance}' is not an arXiv id (expected like \"1703.10590\" or \"cs/0112017\")"
+        return f'{prefix}\'{error.instance}\' is not an arXiv id (expected like "1703.10590" or "cs/0112017")'
     if field_path == "status":
         return f"{prefix}status {error.instance!r} is not one of {', '.join(STATUSES)}"
     if field_path.startswith("links.") and field_path.split(".")[-1] in URL_FIELDS:
@@ -96,9 +96,7 @@ def _check_schema(catalog: Catalog, report: Report) -> None:
     for error in _schema_validator().iter_errors(catalog.data):
         path = tuple(error.absolute_path)
         line = yamlsafe.line_of(catalog.node, path)
-        report.errors.append(
-            Problem(catalog.path, line, _where(catalog, path), _schema_message(catalog, error))
-        )
+        report.errors.append(Problem(catalog.path, line, _where(catalog, path), _schema_message(catalog, error)))
 
 
 def _check_duplicate_keys(catalog: Catalog, report: Report) -> None:
@@ -197,14 +195,18 @@ def _check_refimpl(catalog: Catalog, report: Report, repo_root: Path) -> None:
             line = entry.line_of("refimpl", index)
             where = f"entry '{entry.id}'"
             if not module.is_file():
-                report.errors.append(Problem(catalog.path, line, where, f"refimpl target {target}: no file {file_part}"))
+                report.errors.append(
+                    Problem(catalog.path, line, where, f"refimpl target {target}: no file {file_part}")
+                )
                 continue
             referenced.add(module.stem)
             try:
                 info = refimpl_scan.scan_module(module)
             except SyntaxError as exc:
                 report.errors.append(
-                    Problem(catalog.path, line, where, f"refimpl target {target}: {file_part} does not parse: {exc.msg}")
+                    Problem(
+                        catalog.path, line, where, f"refimpl target {target}: {file_part} does not parse: {exc.msg}"
+                    )
                 )
                 continue
             top = symbol.split(".")[0]
@@ -212,13 +214,20 @@ def _check_refimpl(catalog: Catalog, report: Report, repo_root: Path) -> None:
                 close = difflib.get_close_matches(top, sorted(info.symbols), n=3)
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
                 report.errors.append(
-                    Problem(catalog.path, line, where, f"refimpl target {target}: '{top}' is not defined in {file_part}{hint}")
+                    Problem(
+                        catalog.path,
+                        line,
+                        where,
+                        f"refimpl target {target}: '{top}' is not defined in {file_part}{hint}",
+                    )
                 )
                 continue
             if top not in info.covered:
                 report.errors.append(
                     Problem(
-                        catalog.path, line, where,
+                        catalog.path,
+                        line,
+                        where,
                         f"refimpl target {target}: no registered example covers '{top}' "
                         f"(add it to a @register_example(covers=[...]) in {file_part})",
                     )
@@ -226,7 +235,9 @@ def _check_refimpl(catalog: Catalog, report: Report, repo_root: Path) -> None:
             if not refimpl_scan.test_mentions(module, top):
                 test = refimpl_scan.test_file_for(module).relative_to(repo_root)
                 report.errors.append(
-                    Problem(catalog.path, line, where, f"refimpl target {target}: no test: {test} does not test '{top}'")
+                    Problem(
+                        catalog.path, line, where, f"refimpl target {target}: no test: {test} does not test '{top}'"
+                    )
                 )
             if info.pending:
                 report.pending.append(target)
@@ -251,7 +262,9 @@ def _check_refimpl(catalog: Catalog, report: Report, repo_root: Path) -> None:
         if module.stem not in reached:
             report.errors.append(
                 Problem(
-                    module.relative_to(repo_root), 1, f"module '{module.stem}'",
+                    module.relative_to(repo_root),
+                    1,
+                    f"module '{module.stem}'",
                     "no catalog entry references this module (or a module that imports it)",
                 )
             )
