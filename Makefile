@@ -18,14 +18,14 @@ install: $(STAMP)
 test: install
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
-	$(VENV)/bin/mkdocs build --strict --quiet --site-dir .cache/site-check
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir .cache/site-check
 
 ## make serve: build and serve the site at http://127.0.0.1:8000, reloading on edits
 serve: install
-	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
 
 build: install
-	$(VENV)/bin/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 lint: install
 	$(VENV)/bin/ruff check .

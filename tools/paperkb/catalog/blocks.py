@@ -81,8 +81,8 @@ def split(text: str) -> Layout:
     blocks = []
     for i, start in enumerate(starts):
         stop = starts[i + 1] if i + 1 < len(starts) else end
-        while stop - 1 > start and (not lines[stop - 2].strip()):
-            stop -= 1  # blank lines between entries belong to no block
+        while stop - 1 > start and (not lines[stop - 2].strip() or lines[stop - 2].lstrip().startswith("#")):
+            stop -= 1  # blank lines and comments between entries belong to no block
         block_text = "".join(lines[start - 1 : stop - 1])
         blocks.append(Block(start, stop, block_text, digest(block_text)))
     return Layout(lines, entries_line, indent if indent is not None else "  ", blocks)

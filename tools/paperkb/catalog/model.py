@@ -61,6 +61,14 @@ class Entry:
         return self.data.get("venue")
 
     @property
+    def doi(self) -> str | None:
+        return self.data.get("doi")
+
+    @property
+    def abstract(self) -> str | None:
+        return self.data.get("abstract")
+
+    @property
     def links(self) -> dict[str, str]:
         return dict(self.data.get("links") or {})
 

@@ -77,7 +77,7 @@ def _schema_message(catalog: Catalog, error: ValidationError) -> str:
     if field_path.endswith("links.arxiv"):
         return f'{prefix}\'{error.instance}\' is not an arXiv id (expected like "1703.10590" or "cs/0112017")'
     if field_path == "status":
-        return f"{prefix}status {error.instance!r} is not one of {', '.join(STATUSES)}"
+        return f"status {error.instance!r} is not one of {', '.join(STATUSES)}"
     if field_path.startswith("links.") and field_path.split(".")[-1] in URL_FIELDS:
         return f"{prefix}{error.instance!r} is not a URL (expected http:// or https://)"
     if validator == "additionalProperties":
@@ -211,7 +211,8 @@ def _check_refimpl(catalog: Catalog, report: Report, repo_root: Path) -> None:
                 continue
             top = symbol.split(".")[0]
             if top not in info.symbols:
-                close = difflib.get_close_matches(top, sorted(info.symbols), n=3)
+                folded = {sym.casefold(): sym for sym in sorted(info.symbols)}
+                close = [folded[c] for c in difflib.get_close_matches(top.casefold(), list(folded), n=3)]
                 hint = f"; did you mean {', '.join(close)}?" if close else ""
                 report.errors.append(
                     Problem(
@@ -241,8 +242,8 @@ def _check_refimpl(catalog: Catalog, report: Report, repo_root: Path) -> None:
                 )
             if info.pending:
                 report.pending.append(target)
-    if not refimpl_dir.is_dir():
-        return
+    if not refimpl_dir.is_dir() or catalog.path.resolve().parent != repo_root.resolve():
+        return  # "every module is referenced" holds for the repository's own catalog only
     modules = refimpl_scan.paper_modules(refimpl_dir)
     infos = {}
     for module in modules:

@@ -1,0 +1,59 @@
+"""Fixtures shared by the catalog, site and tool tests."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+HEADER = """\
+# yaml-language-server: $schema=./catalog.schema.json
+version: 1
+
+tags:
+  gan: {en: GAN, zh: 生成对抗网络}
+  style-transfer: {en: Style Transfer, zh: 风格迁移}
+
+entries:
+"""
+
+GOOD_ENTRY = """\
+  - id: adain
+    kind: paper
+    title: Arbitrary Style Transfer in Real-time with Adaptive Instance Normalization
+    authors: [Xun Huang, Serge Belongie]
+    year: 2017
+    venue: ICCV 2017
+    links:
+      arxiv: "1703.06868"
+      code: https://github.com/xunhuang1995/AdaIN-style
+    tags: [style-transfer]
+    status: read
+    priority: 2
+    notes:
+      en: |
+        Align channel-wise mean and std of content features to the style's.
+      zh: |
+        自适应实例归一化：对齐内容特征与风格特征的均值和方差。
+    refimpl:
+      - refimpl/adain.py:adain
+    sources: [000_c47078682ed5be7a.txt]
+    added: 2026-11-23
+"""
+
+
+@pytest.fixture
+def write_catalog(tmp_path: Path) -> Callable[..., Path]:
+    """Write HEADER + entries (dedented) to a temporary catalog.yaml."""
+
+    def write(*entries: str, header: str = HEADER) -> Path:
+        path = tmp_path / "catalog.yaml"
+        body = "".join(textwrap.dedent(e) if not e.startswith("  - ") else e for e in entries)
+        path.write_text(header + body, encoding="utf-8")
+        return path
+
+    return write

@@ -1,0 +1,101 @@
+"""Loading: one safe loader with line numbers, text blocks, the summary cache and the emitter."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from conftest import GOOD_ENTRY, HEADER, REPO_ROOT
+from paperkb.bench.synth import write_synthetic_catalog
+from paperkb.catalog import CatalogError, catalog_from_text, load_catalog, read_catalog
+from paperkb.catalog import blocks as catalog_blocks
+from paperkb.catalog.emit import entry_to_yaml, parse_entry_text
+from paperkb.catalog.summary import load_summaries, normalize_title
+
+TRICK = """\
+  - id: pdb-debugging
+    kind: trick
+    title: Debugging with pdb
+    tags: [gan]
+    status: unread
+    refimpl:
+      none: a habit, not a model
+    sources: [002.txt]
+    added: 2026-11-23
+"""
+
+
+def test_entries_keep_their_line_numbers(write_catalog):
+    path = write_catalog(GOOD_ENTRY, "\n", TRICK)
+    catalog = read_catalog(path)
+    lines = path.read_text().splitlines()
+    adain, trick = catalog.entries
+    assert lines[adain.line - 1].strip() == "- id: adain"
+    assert lines[trick.line - 1].strip() == "- id: pdb-debugging"
+    assert lines[adain.line_of("links", "arxiv") - 1].strip() == 'arxiv: "1703.06868"'
+    assert lines[adain.line_of("tags", 0) - 1].strip() == "tags: [style-transfer]"
+
+
+def test_dates_stay_text_and_arxiv_ids_stay_strings(write_catalog):
+    catalog = load_catalog(write_catalog(GOOD_ENTRY))
+    entry = catalog.entries[0]
+    assert entry.added == "2026-11-23"
+    assert entry.links["arxiv"] == "1703.06868"
+    assert catalog.tags["gan"].label == "GAN · 生成对抗网络"
+
+
+def test_the_repository_catalog_loads():
+    catalog = load_catalog(REPO_ROOT / "catalog.yaml")
+    assert catalog.entries and all(e.id for e in catalog.entries)
+    assert len({e.id for e in catalog.entries}) == len(catalog.entries)
+
+
+def test_syntax_error_raises_catalog_error_with_line():
+    with pytest.raises(CatalogError) as exc:
+        catalog_from_text(HEADER + "  - id: x\n    title: [unclosed\n", "c.yaml")
+    assert exc.value.problems[0].startswith("c.yaml:")
+    assert "YAML syntax error" in exc.value.problems[0]
+
+
+def test_blocks_split_one_block_per_entry_and_parse_alone(write_catalog):
+    text = write_catalog(GOOD_ENTRY, "\n# a comment between entries\n", TRICK).read_text()
+    layout = catalog_blocks.split(text)
+    assert [b.parse()["id"] for b in layout.blocks] == ["adain", "pdb-debugging"]
+    assert layout.blocks[0].start_line == text.splitlines().index("  - id: adain") + 1
+    assert layout.end_of_entries == len(text.splitlines()) + 1
+    # The same entry text gives the same digest wherever it sits
+    again = catalog_blocks.split(HEADER + TRICK + "\n" + GOOD_ENTRY)
+    assert {b.digest for b in again.blocks} == {b.digest for b in layout.blocks}
+
+
+def test_summary_cache_reparses_only_changed_blocks(tmp_path, monkeypatch):
+    path = write_synthetic_catalog(tmp_path / "catalog.yaml", 50)
+    cache = tmp_path / "cache"
+    first = load_summaries(path, cache)
+    assert len(first) == 50 and first[3].id == "synth-00003"
+
+    parsed: list[int] = []
+    original = catalog_blocks.Block.parse
+    monkeypatch.setattr(catalog_blocks.Block, "parse", lambda self: parsed.append(self.start_line) or original(self))
+
+    assert load_summaries(path, cache) == first  # unchanged file: no parsing at all
+    assert parsed == []
+
+    text = path.read_text().replace("Study 7\n", "Study Seven\n", 1)
+    path.write_text(text)
+    os.utime(path, ns=(1, 1))  # make sure size/mtime differ from the cached stat
+    updated = load_summaries(path, cache)
+    assert len(parsed) == 1  # only the edited entry was parsed again
+    assert updated[7].title.endswith("Study Seven") and updated[8] == first[8]
+
+
+def test_normalized_titles_ignore_case_and_punctuation():
+    assert normalize_title("Pix2Pix: Image-to-Image Translation!") == normalize_title("pix2pix image to image translation")
+
+
+def test_emitted_entries_parse_back_identically(write_catalog):
+    catalog = read_catalog(write_catalog(GOOD_ENTRY, TRICK))
+    for entry in catalog.entries:
+        text = entry_to_yaml(entry.data)
+        assert parse_entry_text(text) == entry.data
+        assert '"1703.06868"' in text or "arxiv" not in text  # arXiv ids always quoted

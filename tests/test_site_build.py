@@ -1,0 +1,85 @@
+"""The real site build: mkdocs + the hook + mkdocs-material, strict."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import GOOD_ENTRY, REPO_ROOT
+from paperkb.catalog import load_catalog
+
+ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+
+
+def mkdocs_build(config: Path, site: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(config), "-d", str(site)],
+        capture_output=True, text=True, cwd=REPO_ROOT, env=ENV, timeout=600,
+    )
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory) -> Path:
+    site = tmp_path_factory.mktemp("site")
+    result = mkdocs_build(REPO_ROOT / "mkdocs.yml", site)
+    assert result.returncode == 0, result.stderr
+    return site
+
+
+def test_every_entry_has_a_page(built_site):
+    catalog = load_catalog(REPO_ROOT / "catalog.yaml")
+    for entry in catalog.entries:
+        assert (built_site / "entries" / entry.id / "index.html").is_file(), entry.id
+
+
+def test_papers_table_links_every_paper(built_site):
+    html = (built_site / "papers" / "index.html").read_text(encoding="utf-8")
+    catalog = load_catalog(REPO_ROOT / "catalog.yaml")
+    for entry in catalog.papers:
+        assert f'href="../entries/{entry.id}/"' in html, entry.id
+
+
+def test_tag_pages_list_their_entries_with_both_labels(built_site):
+    catalog = load_catalog(REPO_ROOT / "catalog.yaml")
+    entry = next(e for e in catalog.entries if e.tags)
+    slug = entry.tags[0]
+    html = (built_site / "tags" / slug / "index.html").read_text(encoding="utf-8")
+    assert catalog.tags[slug].zh in html and catalog.tags[slug].en in html
+    assert f"entries/{entry.id}/" in html
+
+
+def test_home_page_shows_counts(built_site):
+    catalog = load_catalog(REPO_ROOT / "catalog.yaml")
+    html = (built_site / "index.html").read_text(encoding="utf-8")
+    assert "paperkb:counts" not in html
+    assert f"<td>{len(catalog.entries)}</td>" in html
+
+
+def test_search_index_segments_chinese(built_site):
+    index = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    # jieba ran at build time and marked Chinese word boundaries with zero-width spaces
+    assert any("\u200b" in doc["text"] for doc in index["docs"] if "中文" in doc["text"] or "的" in doc["text"])
+
+
+def test_invalid_catalog_fails_the_build_with_the_validator_message(tmp_path):
+    bad = tmp_path / "catalog.yaml"
+    text = (REPO_ROOT / "tests" / "conftest.py").read_text(encoding="utf-8")
+    header = text.split('HEADER = """\\\n', 1)[1].split('"""', 1)[0]
+    bad.write_text(header + GOOD_ENTRY.replace("status: read", "status: done"), encoding="utf-8")
+    config = yaml.safe_load((REPO_ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    config["docs_dir"] = str(REPO_ROOT / "docs")
+    config["hooks"] = [str(REPO_ROOT / "tools" / "site_hooks.py")]
+    config["extra"]["catalog"] = str(bad)
+    config["watch"] = []
+    config_path = tmp_path / "mkdocs.yml"
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    result = mkdocs_build(config_path, tmp_path / "site")
+    assert result.returncode != 0
+    line = bad.read_text().splitlines().index("    status: done") + 1
+    assert f"{bad}:{line}: entry 'adain': status 'done' is not one of unread, reading, read" in result.stderr
+    assert "Traceback" not in result.stderr

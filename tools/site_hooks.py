@@ -1,0 +1,44 @@
+"""mkdocs hook: hands the catalog's generated pages to mkdocs. No logic lives here.
+
+The pages come from :mod:`paperkb.sitegen`, which tests call directly.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # mkdocs loads hooks by path
+
+from paperkb.catalog import CatalogError, load_catalog  # noqa: E402
+from paperkb.sitegen import generate_pages, home_counts, site_nav  # noqa: E402
+from paperkb.sitegen.home import COUNTS_MARKER, render_counts  # noqa: E402
+
+_state: dict = {}
+
+
+def on_config(config):
+    catalog_path = Path(config["config_file_path"]).parent / config.get("extra", {}).get("catalog", "catalog.yaml")
+    try:
+        catalog = load_catalog(catalog_path)
+    except CatalogError as exc:
+        # Same messages as tools/validate.py, one per line.
+        raise PluginError("invalid catalog:\n" + "\n".join(exc.problems)) from None
+    _state["catalog"] = catalog
+    config["nav"] = site_nav(catalog)
+    return config
+
+
+def on_files(files, config):
+    for page in generate_pages(_state["catalog"]):
+        files.append(File.generated(config, page.path, content=page.markdown))
+    return files
+
+
+def on_page_markdown(markdown, page, config, files):
+    if COUNTS_MARKER in markdown:
+        return markdown.replace(COUNTS_MARKER, render_counts(home_counts(_state["catalog"])))
+    return markdown
