@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -57,3 +60,24 @@ def write_catalog(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+def mkdocs_build(config: Path, site: Path) -> subprocess.CompletedProcess:
+    """``mkdocs build --strict`` as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(config), "-d", str(site)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        timeout=900,
+    )
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site built once per test session from the repository's catalog."""
+    site = tmp_path_factory.mktemp("site")
+    result = mkdocs_build(REPO_ROOT / "mkdocs.yml", site)
+    assert result.returncode == 0, result.stderr
+    return site

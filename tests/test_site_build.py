@@ -3,32 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-import pytest
 import yaml
-from conftest import GOOD_ENTRY, REPO_ROOT
+from conftest import GOOD_ENTRY, REPO_ROOT, mkdocs_build
 from paperkb.catalog import load_catalog
-
-ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-
-
-def mkdocs_build(config: Path, site: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(config), "-d", str(site)],
-        capture_output=True, text=True, cwd=REPO_ROOT, env=ENV, timeout=600,
-    )
-
-
-@pytest.fixture(scope="session")
-def built_site(tmp_path_factory) -> Path:
-    site = tmp_path_factory.mktemp("site")
-    result = mkdocs_build(REPO_ROOT / "mkdocs.yml", site)
-    assert result.returncode == 0, result.stderr
-    return site
 
 
 def test_every_entry_has_a_page(built_site):
