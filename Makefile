@@ -36,7 +36,7 @@ bench: install
 
 ## make gpu-test: the GPU smoke tests (skipped without CUDA)
 gpu-test: install
-	$(PY) -m pytest refimpl -m gpu -rs
+	$(PY) -m pytest refimpl -m gpu -rs --gpu-report refimpl/gpu_smoke_results.json
 
 clean:
 	rm -rf site .cache

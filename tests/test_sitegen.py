@@ -71,3 +71,21 @@ def test_nav_lists_sections_and_tags_not_entries(write_catalog):
     flat = str(nav)
     assert "entries/" not in flat
     assert {"GAN · 生成对抗网络": "tags/gan.md"} in nav[4]["Tags"]
+
+
+def test_gpu_smoke_page_renders_recorded_results(tmp_path):
+    from paperkb.sitegen.pages import render_gpu_smoke
+
+    assert "No GPU run has been recorded yet" in render_gpu_smoke(tmp_path / "absent.json")
+    results = tmp_path / "gpu.json"
+    results.write_text(
+        '{"device": "NVIDIA H100", "torch": "2.13.0", "cuda": "13.0", "date": "2026-11-23", "results": ['
+        '{"test": "refimpl/tests/test_examples.py::test_cuda_step_time[adain.adain_operation]",'
+        ' "outcome": "passed", "ms_per_step": 0.42},'
+        '{"test": "refimpl/tests/test_examples.py::test_cuda_matches_cpu[adain.adain_operation]",'
+        ' "outcome": "failed"}]}'
+    )
+    page = render_gpu_smoke(results)
+    assert "| NVIDIA H100 | 2.13.0 | 13.0 | 2026-11-23 |" in page
+    assert "| `adain.adain_operation` | test_cuda_step_time | ✅ pass | 0.42 |" in page
+    assert "| `adain.adain_operation` | test_cuda_matches_cpu | ❌ failed |  |" in page

@@ -8,6 +8,8 @@ The ``gpu`` tests add CUDA float32 vs CPU agreement and bf16 autocast.
 from __future__ import annotations
 
 import copy
+import statistics
+import time
 
 import pytest
 import torch
@@ -102,3 +104,25 @@ def test_cuda_bf16_autocast(name: str) -> None:
         outputs = _tensors(example(model, inputs))
     for o in outputs:
         assert torch.isfinite(o.float()).all(), f"{name}: non-finite output under bf16 autocast"
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not CUDA, reason=NO_CUDA_REASON)
+@pytest.mark.parametrize("name", NAMES)
+def test_cuda_step_time(name: str, request: pytest.FixtureRequest, gpu_timing: dict) -> None:
+    """Forward+backward on CUDA: finite, and timed (median of 10 steps) for the report."""
+    example = _build(name)
+    model, inputs = _moved(example, torch.device("cuda"))
+    times = []
+    for _ in range(12):
+        model.zero_grad(set_to_none=True)
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        outputs = _tensors(example(model, inputs))
+        loss = sum(o.float().mean() for o in outputs if o.is_floating_point())
+        if loss.requires_grad:
+            loss.backward()
+        torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+        assert torch.isfinite(loss), f"{name}: non-finite loss on CUDA"
+    gpu_timing.setdefault(request.node.nodeid, {})["ms_per_step"] = round(statistics.median(times[2:]) * 1000, 3)

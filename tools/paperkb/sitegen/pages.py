@@ -14,6 +14,7 @@ from .. import paths
 from ..catalog import Catalog, Entry, Tag, refimpl_scan
 
 TEMPLATES = Path(__file__).parent / "templates"
+GPU_RESULTS = "refimpl/gpu_smoke_results.json"
 LINK_LABELS = {"arxiv": "arXiv", "pdf": "PDF", "code": "Code", "project": "Project", "video": "Video", "url": "Link"}
 
 
@@ -158,6 +159,7 @@ def site_nav(catalog: Catalog) -> list:
         {"All papers": "papers.md"},
         {"Tricks": "tricks.md"},
         {"Tags": [{"All tags": "tags/index.md"}, *tag_items]},
+        {"GPU smoke results": "gpu-smoke.md"},
         {"How-to": "howto.md"},
         {"About": "about.md"},
     ]
@@ -199,6 +201,7 @@ def generate_pages(catalog: Catalog, repo_root: Path | None = None) -> list[Site
         )
     )
     pages.append(SitePage("dashboard.md", "Reading dashboard", render_dashboard(catalog, refimpl_state)))
+    pages.append(SitePage("gpu-smoke.md", "GPU smoke results", render_gpu_smoke(repo_root / GPU_RESULTS)))
     return pages
 
 
@@ -218,3 +221,18 @@ def render_dashboard(catalog: Catalog, refimpl_state: dict[str, str]) -> str:
         pending=pending,
         tags=catalog.tags,
     )
+
+
+def render_gpu_smoke(results_file: Path) -> str:
+    """The recorded GPU smoke run (written by ``make gpu-test`` on a CUDA machine)."""
+    data = json.loads(results_file.read_text(encoding="utf-8")) if results_file.is_file() else None
+    rows = []
+    if data:
+        by_example: dict[str, dict] = {}
+        for row in data["results"]:
+            test, _, param = row["test"].partition("[")
+            name = param.rstrip("]").removesuffix("-cuda")
+            kind = test.rsplit("::", 1)[-1]
+            by_example.setdefault(name, {})[kind] = row
+        rows = [(name, checks) for name, checks in sorted(by_example.items())]
+    return _env().get_template("gpu_smoke.md.j2").render(data=data, rows=rows, results_file=GPU_RESULTS)
