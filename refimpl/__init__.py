@@ -4,7 +4,10 @@ Each module is imported here explicitly so that importing ``refimpl`` fills
 the example registry (``refimpl.registry.EXAMPLES``).
 """
 
-from . import adain  # noqa: F401
+from . import (
+    adain,  # noqa: F401
+    progan,  # noqa: F401
+)
 from .registry import EXAMPLES, Example, register_example
 
 __all__ = ["EXAMPLES", "Example", "register_example"]
