@@ -96,19 +96,27 @@ def fade_in(old: torch.Tensor, new: torch.Tensor, alpha: float) -> torch.Tensor:
 
 
 class EqualizedLinear(nn.Module):
-    """Sec. 4.1: w ~ N(0, 1), used as ``w · gain / √fan_in`` at every call."""
+    """Sec. 4.1: w ~ N(0, 1), used as ``w · gain / √fan_in`` at every call.
 
-    def __init__(self, in_features: int, out_features: int, *, gain: float = math.sqrt(2), bias: bool = True) -> None:
+    ``lr_mul`` (StyleGAN's mapping network uses 0.01) further scales the
+    effective learning rate: weights start at N(0, 1/lr_mul²) and both the
+    weight and the bias are multiplied by ``lr_mul`` at run time.
+    """
+
+    def __init__(self, in_features: int, out_features: int, *, gain: float = math.sqrt(2), bias: bool = True,
+                 lr_mul: float = 1.0) -> None:
         super().__init__()
-        self.weight = nn.Parameter(torch.randn(out_features, in_features))
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_mul)
         self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
-        self.scale = gain / math.sqrt(in_features)
+        self.scale = gain / math.sqrt(in_features) * lr_mul
+        self.lr_mul = lr_mul
 
     def effective_weight(self) -> torch.Tensor:
         return self.weight * self.scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, self.effective_weight(), self.bias)
+        bias = None if self.bias is None else self.bias * self.lr_mul
+        return F.linear(x, self.effective_weight(), bias)
 
 
 class EqualizedConv2d(nn.Module):
