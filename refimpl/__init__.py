@@ -7,6 +7,7 @@ the example registry (``refimpl.registry.EXAMPLES``).
 from . import (
     adain,  # noqa: F401
     esrgan,  # noqa: F401
+    lpips,  # noqa: F401
     perceptual_loss,  # noqa: F401
     progan,  # noqa: F401
     srgan,  # noqa: F401
