@@ -8,6 +8,7 @@ from . import (
     adain,  # noqa: F401
     esrgan,  # noqa: F401
     lpips,  # noqa: F401
+    nerf,  # noqa: F401
     perceptual_loss,  # noqa: F401
     progan,  # noqa: F401
     srgan,  # noqa: F401
