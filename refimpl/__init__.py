@@ -7,6 +7,7 @@ the example registry (``refimpl.registry.EXAMPLES``).
 from . import (
     adain,  # noqa: F401
     esrgan,  # noqa: F401
+    glide,  # noqa: F401
     lpips,  # noqa: F401
     nerf,  # noqa: F401
     perceptual_loss,  # noqa: F401
