@@ -13,6 +13,7 @@ from . import (
     perceptual_loss,  # noqa: F401
     progan,  # noqa: F401
     srgan,  # noqa: F401
+    stylealign,  # noqa: F401
     stylegan,  # noqa: F401
 )
 from .registry import EXAMPLES, Example, register_example
