@@ -12,6 +12,7 @@ from . import (
     nerf,  # noqa: F401
     perceptual_loss,  # noqa: F401
     progan,  # noqa: F401
+    rewriting_gan,  # noqa: F401
     srgan,  # noqa: F401
     stylealign,  # noqa: F401
     stylegan,  # noqa: F401
