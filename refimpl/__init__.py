@@ -12,6 +12,7 @@ from . import (
     lpips,  # noqa: F401
     nerf,  # noqa: F401
     perceptual_loss,  # noqa: F401
+    positional_encoding_gan,  # noqa: F401
     progan,  # noqa: F401
     rewriting_gan,  # noqa: F401
     srgan,  # noqa: F401
