@@ -7,6 +7,7 @@ the example registry (``refimpl.registry.EXAMPLES``).
 from . import (
     adain,  # noqa: F401
     dissection,  # noqa: F401
+    eqgan_sa,  # noqa: F401
     esrgan,  # noqa: F401
     glide,  # noqa: F401
     lpips,  # noqa: F401
