@@ -1,0 +1,95 @@
+"""SRGAN (arXiv:1609.04802): the claims that define the paper."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from refimpl.srgan import (
+    TINY,
+    ResidualBlock,
+    SRGANConfig,
+    SRGANDiscriminator,
+    SRResNet,
+    SubPixelUpsample,
+    content_loss,
+    discriminator_loss,
+    generator_adversarial_loss,
+    perceptual_loss,
+)
+
+
+def test_srresnet_upscales_by_four(device: torch.device) -> None:
+    g = SRResNet(TINY).to(device).eval()
+    assert g(torch.rand(2, 3, 5, 7, device=device)).shape == (2, 3, 20, 28)
+
+
+def test_standard_srresnet_parameter_count() -> None:
+    g = SRResNet(SRGANConfig())
+    assert len(g.blocks) == 16
+    assert sum(p.numel() for p in g.parameters()) == 1_549_462
+
+
+def test_residual_block_is_identity_when_its_last_batch_norm_is_switched_off() -> None:
+    block = ResidualBlock(4).eval()
+    with torch.no_grad():
+        block.body[-1].weight.zero_()
+        block.body[-1].bias.zero_()
+    x = torch.randn(1, 4, 5, 5)
+    torch.testing.assert_close(block(x), x)
+
+
+def test_sub_pixel_block_moves_channels_to_space() -> None:
+    up = SubPixelUpsample(3)
+    # Make the conv the identity on 12 = 3·2² output channels: channel 4c + k ← input c.
+    with torch.no_grad():
+        up[0].weight.zero_()
+        up[0].bias.zero_()
+        for c in range(3):
+            for k in range(4):
+                up[0].weight[4 * c + k, c, 1, 1] = 1.0
+        up[2].weight.fill_(1.0)  # PReLU slope 1 = identity
+    x = torch.randn(1, 3, 2, 2)
+    out = up(x)
+    assert out.shape == (1, 3, 4, 4)
+    torch.testing.assert_close(out, torch.repeat_interleave(torch.repeat_interleave(x, 2, dim=2), 2, dim=3))
+
+
+def test_discriminator_halves_four_times_and_returns_a_logit() -> None:
+    d = SRGANDiscriminator(SRGANConfig())
+    feats = d.features(torch.rand(1, 3, 96, 96))
+    assert feats.shape == (1, 512, 6, 6)
+    assert d.classifier[1].in_features == 512 * 6 * 6
+    assert d.classifier[1].out_features == 1024
+
+
+def test_content_loss_is_mse_in_feature_space() -> None:
+    phi = nn.Identity()
+    a, b = torch.zeros(1, 3, 4, 4), torch.full((1, 3, 4, 4), 2.0)
+    assert content_loss(phi, a, b).item() == 4.0
+    assert content_loss(phi, a, b, rescale=0.5).item() == 1.0
+    # Images that differ only where φ ignores them have zero content loss.
+    phi_red = lambda x: x[:, :1]  # noqa: E731
+    c = a.clone()
+    c[:, 1:] = 5.0
+    assert content_loss(phi_red, a, c).item() == 0.0
+
+
+def test_adversarial_losses_match_the_log_likelihood_form() -> None:
+    logit = torch.tensor([[0.0], [2.0]])
+    expected = -torch.log(torch.sigmoid(logit)).mean()
+    torch.testing.assert_close(generator_adversarial_loss(logit), expected)
+    assert math.isclose(generator_adversarial_loss(torch.zeros(3, 1)).item(), math.log(2), rel_tol=1e-6)
+    real, fake = torch.tensor([[1.0]]), torch.tensor([[-1.0]])
+    torch.testing.assert_close(discriminator_loss(real, fake),
+                               -torch.log(torch.sigmoid(real)).mean() - torch.log(1 - torch.sigmoid(fake)).mean())
+
+
+def test_perceptual_loss_weights_the_adversarial_term_by_1e_minus_3() -> None:
+    cfg = SRGANConfig(vgg_rescale=1.0)
+    phi = nn.Identity()
+    sr, hr = torch.zeros(1, 3, 2, 2), torch.ones(1, 3, 2, 2)
+    fake = torch.zeros(1, 1)
+    torch.testing.assert_close(perceptual_loss(phi, sr, hr, fake, cfg), torch.tensor(1.0 + 1e-3 * math.log(2)))

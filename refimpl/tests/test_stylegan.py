@@ -1,0 +1,104 @@
+"""StyleGAN (arXiv:1812.04948): the claims that define the paper."""
+
+from __future__ import annotations
+
+import torch
+
+from refimpl.adain import calc_mean_std
+from refimpl.stylegan import (
+    TINY,
+    MappingNetwork,
+    NoiseInjection,
+    StyledLayer,
+    StyleGANConfig,
+    StyleGANGenerator,
+    StyleModulation,
+    SynthesisNetwork,
+    style_mix,
+    truncate,
+)
+
+
+def test_truncation_psi_zero_gives_the_mean_and_psi_one_is_identity(device: torch.device) -> None:
+    w = torch.randn(4, 8, device=device)
+    w_avg = torch.randn(8, device=device)
+    torch.testing.assert_close(truncate(w, w_avg, 0.0), w_avg.expand(4, 8))
+    torch.testing.assert_close(truncate(w, w_avg, 1.0), w)
+    torch.testing.assert_close(truncate(w, w_avg, 0.5), (w + w_avg) / 2)
+
+
+def test_truncation_only_touches_layers_before_the_cutoff() -> None:
+    ws = torch.randn(2, 6, 4)
+    out = truncate(ws, torch.zeros(4), 0.0, cutoff=2)
+    torch.testing.assert_close(out[:, :2], torch.zeros(2, 2, 4))
+    torch.testing.assert_close(out[:, 2:], ws[:, 2:])
+
+
+def test_style_mixing_uses_w1_before_crossover_and_w2_after() -> None:
+    w1, w2 = torch.randn(3, 5), torch.randn(3, 5)
+    ws = style_mix(w1, w2, crossover=4, num_layers=10)
+    assert ws.shape == (3, 10, 5)
+    torch.testing.assert_close(ws[:, :4], w1[:, None].expand(3, 4, 5))
+    torch.testing.assert_close(ws[:, 4:], w2[:, None].expand(3, 6, 5))
+
+
+def test_mixing_changes_only_fine_layers_output_when_crossover_is_late() -> None:
+    # With crossover at the last layer, z2 reaches only the final style: swapping z2
+    # must change the image, and crossover = num_layers must ignore it.
+    g = StyleGANGenerator(TINY).eval()
+    z, za, zb = torch.randn(3, 1, TINY.z_dim).unbind(0)
+    noises = [torch.zeros(s) for s in g.synthesis.noise_shapes(1)]
+    n = TINY.num_layers
+    torch.testing.assert_close(g(z, noises, z2=za, crossover=n), g(z, noises))
+    assert not torch.allclose(g(z, noises, z2=za, crossover=n - 1), g(z, noises, z2=zb, crossover=n - 1))
+
+
+def test_adain_modulation_sets_channel_statistics_to_the_style() -> None:
+    mod = StyleModulation(w_dim=4, channels=3)
+    x = torch.randn(2, 3, 8, 8) * 5 + 2
+    w = torch.randn(2, 4)
+    y_s, y_b = mod.affine(w).chunk(2, dim=1)
+    out = mod(x, w)
+    mean, std = calc_mean_std(out, eps=0.0)
+    torch.testing.assert_close(mean.flatten(1), y_b, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(std.flatten(1), y_s.abs(), atol=1e-3, rtol=1e-3)
+
+
+def test_noise_is_scaled_per_channel_and_starts_switched_off() -> None:
+    inj = NoiseInjection(3)
+    x, noise = torch.randn(2, 3, 4, 4), torch.randn(2, 1, 4, 4)
+    torch.testing.assert_close(inj(x, noise), x)  # zero-initialised scales
+    with torch.no_grad():
+        inj.weight.copy_(torch.tensor([0.0, 1.0, -2.0]))
+    out = inj(x, noise)
+    torch.testing.assert_close(out - x, torch.cat([0 * noise, noise, -2 * noise], dim=1))
+
+
+def test_styled_layer_output_statistics_do_not_depend_on_the_input_scale() -> None:
+    # AdaIN discards the incoming per-channel scale (a positive scale commutes with leaky ReLU).
+    layer = StyledLayer(3, 3, 4, conv=False)
+    x, w, noise = torch.randn(1, 3, 8, 8), torch.randn(1, 4), torch.zeros(1, 1, 8, 8)
+    torch.testing.assert_close(layer(x, w, noise), layer(x * 3, w, noise), atol=1e-4, rtol=1e-4)
+
+
+def test_synthesis_has_two_styles_per_resolution_and_renders_full_size() -> None:
+    assert StyleGANConfig().num_layers == 18
+    s = SynthesisNetwork(TINY)
+    assert len(s.layers) == TINY.num_layers == 6
+    ws = torch.randn(2, TINY.num_layers, TINY.w_dim)
+    assert s(ws, [torch.randn(sh) for sh in s.noise_shapes(2)]).shape == (2, 3, 16, 16)
+
+
+def test_w_avg_tracks_mapped_latents_in_training() -> None:
+    g = StyleGANGenerator(TINY).train()
+    z = torch.randn(4, TINY.z_dim)
+    noises = [torch.zeros(s) for s in g.synthesis.noise_shapes(4)]
+    g(z, noises)
+    expected = (1 - TINY.w_avg_beta) * g.mapping(z).mean(0)
+    torch.testing.assert_close(g.w_avg, expected)
+
+
+def test_standard_mapping_network_parameter_count() -> None:
+    mapping = MappingNetwork(StyleGANConfig())
+    assert sum(p.numel() for p in mapping.parameters()) == 8 * (512 * 512 + 512) == 2_101_248
+    assert mapping(torch.randn(2, 512)).shape == (2, 512)
