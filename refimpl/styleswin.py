@@ -64,34 +64,42 @@ TINY = StyleSwinConfig(dim=16, num_heads=4, window_size=4, style_dim=8)
 
 
 # --------------------------------------------------------------------- windows
-def window_partition(x: torch.Tensor, window_size: int) -> torch.Tensor:
-    """(B, H, W, C) → (B · H/K · W/K, K·K, C): non-overlapping K × K windows, row-major."""
+def _pair(window: int | tuple[int, int]) -> tuple[int, int]:
+    return (window, window) if isinstance(window, int) else window
+
+
+def window_partition(x: torch.Tensor, window: int | tuple[int, int]) -> torch.Tensor:
+    """(B, H, W, C) → (B · H/Kh · W/Kw, Kh·Kw, C): non-overlapping Kh × Kw windows, row-major."""
+    kh, kw = _pair(window)
     b, h, w, c = x.shape
-    x = x.view(b, h // window_size, window_size, w // window_size, window_size, c)
-    return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, window_size * window_size, c)
+    x = x.view(b, h // kh, kh, w // kw, kw, c)
+    return x.permute(0, 1, 3, 2, 4, 5).reshape(-1, kh * kw, c)
 
 
-def window_reverse(windows: torch.Tensor, window_size: int, h: int, w: int) -> torch.Tensor:
-    """Inverse of :func:`window_partition`: (B·nW, K·K, C) → (B, H, W, C)."""
+def window_reverse(windows: torch.Tensor, window: int | tuple[int, int], h: int, w: int) -> torch.Tensor:
+    """Inverse of :func:`window_partition`: (B·nW, Kh·Kw, C) → (B, H, W, C)."""
+    kh, kw = _pair(window)
     c = windows.shape[-1]
-    b = windows.shape[0] // ((h // window_size) * (w // window_size))
-    x = windows.view(b, h // window_size, w // window_size, window_size, window_size, c)
+    b = windows.shape[0] // ((h // kh) * (w // kw))
+    x = windows.view(b, h // kh, w // kw, kh, kw, c)
     return x.permute(0, 1, 3, 2, 4, 5).reshape(b, h, w, c)
 
 
-def shifted_window_mask(h: int, w: int, window_size: int, shift: int) -> torch.Tensor:
-    """Additive mask (nW, K·K, K·K): 0 within a region, −∞ across regions.
+def shifted_window_mask(h: int, w: int, window: int | tuple[int, int], shift: int | tuple[int, int]) -> torch.Tensor:
+    """Additive mask (nW, N, N), N = Kh·Kw: 0 within a region, −∞ across regions.
 
     After the cyclic shift a border window holds tokens that were far apart in
     the image; labelling the 3 × 3 regions the shift creates and masking pairs
     with different labels keeps attention to tokens that really were adjacent.
     """
+    (kh, kw), (sh, sw) = _pair(window), _pair(shift)
     labels = torch.zeros(1, h, w, 1)
-    cuts = (slice(0, -window_size), slice(-window_size, -shift), slice(-shift, None))
-    for i, hs in enumerate(cuts):
-        for j, ws in enumerate(cuts):
+    rows = (slice(0, -kh), slice(-kh, -sh), slice(-sh, None))
+    cols = (slice(0, -kw), slice(-kw, -sw), slice(-sw, None))
+    for i, hs in enumerate(rows):
+        for j, ws in enumerate(cols):
             labels[:, hs, ws, :] = 3 * i + j
-    windows = window_partition(labels, window_size).squeeze(-1)  # (nW, K·K)
+    windows = window_partition(labels, (kh, kw)).squeeze(-1)  # (nW, N)
     differ = windows.unsqueeze(1) != windows.unsqueeze(2)
     return torch.zeros(differ.shape).masked_fill(differ, float("-inf"))
 

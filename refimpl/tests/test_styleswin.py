@@ -113,3 +113,12 @@ def test_standard_block_parameter_count() -> None:
     # Sum over the official block's layers (module docstring).
     block = StyleSwinTransformerBlock(StyleSwinConfig(), resolution=(16, 16))
     assert sum(p.numel() for p in block.parameters()) == 4_204_560
+
+
+def test_rectangular_windows_round_trip_and_mask_shape() -> None:
+    # used by EDT's horizontal / vertical windows
+    x = torch.randn(1, 6, 8, 3)
+    windows = window_partition(x, (2, 4))
+    torch.testing.assert_close(windows[1].view(2, 4, 3), x[0, 0:2, 4:8])
+    torch.testing.assert_close(window_reverse(windows, (2, 4), 6, 8), x, rtol=0, atol=0)
+    assert shifted_window_mask(6, 8, (2, 4), (1, 2)).shape == (6, 8, 8)
