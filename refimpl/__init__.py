@@ -9,6 +9,7 @@ from . import edt  # noqa: F401
 from . import genda  # noqa: F401
 from . import styleswin  # noqa: F401
 from . import transformer_gan  # noqa: F401
+from . import vision_aided_gan  # noqa: F401
 from .registry import EXAMPLES, Example, register_example
 
 __all__ = ["EXAMPLES", "Example", "register_example"]
