@@ -7,6 +7,7 @@ the example registry (``refimpl.registry.EXAMPLES``).
 from . import adain  # noqa: F401
 from . import edt  # noqa: F401
 from . import gan_ensembling  # noqa: F401
+from . import gangealing  # noqa: F401
 from . import genda  # noqa: F401
 from . import styleswin  # noqa: F401
 from . import transformer_gan  # noqa: F401
