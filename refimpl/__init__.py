@@ -7,6 +7,7 @@ the example registry (``refimpl.registry.EXAMPLES``).
 from . import adain  # noqa: F401
 from . import edt  # noqa: F401
 from . import faceswap_gan  # noqa: F401
+from . import fsgan  # noqa: F401
 from . import gan_ensembling  # noqa: F401
 from . import gangealing  # noqa: F401
 from . import genda  # noqa: F401
