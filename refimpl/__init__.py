@@ -13,6 +13,7 @@ from . import gangealing  # noqa: F401
 from . import genda  # noqa: F401
 from . import styleswin  # noqa: F401
 from . import transformer_gan  # noqa: F401
+from . import triple_consistency  # noqa: F401
 from . import vision_aided_gan  # noqa: F401
 from .registry import EXAMPLES, Example, register_example
 
