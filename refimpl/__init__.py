@@ -5,6 +5,7 @@ the example registry (``refimpl.registry.EXAMPLES``).
 """
 
 from . import adain  # noqa: F401
+from . import domain_intersection  # noqa: F401
 from . import edt  # noqa: F401
 from . import faceswap_gan  # noqa: F401
 from . import fsgan  # noqa: F401
