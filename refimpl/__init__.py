@@ -12,6 +12,7 @@ from . import fsgan  # noqa: F401
 from . import gan_ensembling  # noqa: F401
 from . import gangealing  # noqa: F401
 from . import genda  # noqa: F401
+from . import styleaug  # noqa: F401
 from . import styleswin  # noqa: F401
 from . import transformer_gan  # noqa: F401
 from . import triple_consistency  # noqa: F401

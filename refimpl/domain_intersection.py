@@ -32,6 +32,7 @@ Deviations from the paper:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -140,7 +141,7 @@ def reconstruction_loss(model: DomainIntersectionModel, a: torch.Tensor, b: torc
     return F.l1_loss(model(a), a) + F.l1_loss(model(b), b)
 
 
-def confusion_losses(disc: CommonCodeDiscriminator, common_a: torch.Tensor,
+def confusion_losses(disc: Callable[[torch.Tensor], torch.Tensor], common_a: torch.Tensor,
                      common_b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(discriminator loss, encoder loss): D labels A as 1 and B as 0; E_c is trained on flipped labels."""
     # the discriminator sees detached codes: its loss must not move the encoder
