@@ -4,21 +4,33 @@ Each module is imported here explicitly so that importing ``refimpl`` fills
 the example registry (``refimpl.registry.EXAMPLES``).
 """
 
-from . import (
-    adain,  # noqa: F401
-    dissection,  # noqa: F401
-    eqgan_sa,  # noqa: F401
-    esrgan,  # noqa: F401
-    glide,  # noqa: F401
-    lpips,  # noqa: F401
-    nerf,  # noqa: F401
-    perceptual_loss,  # noqa: F401
-    positional_encoding_gan,  # noqa: F401
-    progan,  # noqa: F401
-    rewriting_gan,  # noqa: F401
-    srgan,  # noqa: F401
-    stylealign,  # noqa: F401
-    stylegan,  # noqa: F401
+from . import (  # noqa: F401
+    adain,
+    dissection,
+    domain_intersection,
+    edt,
+    eqgan_sa,
+    esrgan,
+    faceswap_gan,
+    fsgan,
+    gan_ensembling,
+    gangealing,
+    genda,
+    glide,
+    lpips,
+    nerf,
+    perceptual_loss,
+    positional_encoding_gan,
+    progan,
+    rewriting_gan,
+    srgan,
+    stylealign,
+    styleaug,
+    stylegan,
+    styleswin,
+    transformer_gan,
+    triple_consistency,
+    vision_aided_gan,
 )
 from .registry import EXAMPLES, Example, register_example
 

@@ -1,0 +1,95 @@
+"""faceswap-GAN: the claims that define the project."""
+
+from __future__ import annotations
+
+import torch
+
+from refimpl.faceswap_gan import (
+    TINY,
+    FaceDecoder,
+    FaceEncoder,
+    FaceSwapGenerator,
+    SelfAttention,
+    kalman_smooth,
+    lsgan_d_loss,
+    lsgan_g_loss,
+    masked_output,
+)
+
+
+def test_self_attention_starts_as_identity(device: torch.device) -> None:
+    block = SelfAttention(16).to(device)
+    assert block.gamma.item() == 0.0
+    x = torch.randn(2, 16, 5, 7, device=device)
+    torch.testing.assert_close(block(x), x, rtol=0, atol=0)
+
+
+def test_self_attention_is_non_local_once_gamma_is_learned() -> None:
+    block = SelfAttention(16)
+    with torch.no_grad():
+        block.gamma.fill_(1.0)
+    beta = block.attention(torch.randn(1, 16, 4, 4))
+    torch.testing.assert_close(beta.sum(-1), torch.ones(1, 16))  # softmax over all 16 positions
+    x = torch.randn(1, 16, 4, 4, requires_grad=True)
+    block(x)[0, :, 0, 0].sum().backward()
+    assert (x.grad[0].abs().sum(0) > 0).all()  # the corner reads every position
+    # o = h β: with uniform attention every position receives the mean of h
+    with torch.no_grad():
+        block.f.weight.zero_()
+        block.f.bias.zero_()
+    x = torch.randn(1, 16, 4, 4)
+    o = block(x) - x
+    torch.testing.assert_close(o, block.h(x).mean((2, 3), keepdim=True).expand_as(o), atol=1e-5, rtol=1e-5)
+
+
+def test_masked_output_at_mask_zero_and_one(device: torch.device) -> None:
+    gen, src = torch.rand(2, 3, 4, 4, device=device), torch.rand(2, 3, 4, 4, device=device)
+    ones, zeros = torch.ones(2, 1, 4, 4, device=device), torch.zeros(2, 1, 4, 4, device=device)
+    torch.testing.assert_close(masked_output(gen, zeros, src), src)
+    torch.testing.assert_close(masked_output(gen, ones, src), gen)
+    half = masked_output(gen, ones * 0.25, src)
+    torch.testing.assert_close(half, 0.25 * gen + 0.75 * src)
+
+
+def test_swap_uses_the_shared_encoder_and_the_target_identity_decoder() -> None:
+    model = FaceSwapGenerator(TINY).eval()
+    assert isinstance(model.encoder, FaceEncoder) and isinstance(model.decoders["B"], FaceDecoder)
+    x = torch.rand(1, 3, 16, 16) * 2 - 1
+    out, rgb, mask = model(x, "B")
+    assert out.shape == x.shape and mask.shape == (1, 1, 16, 16)
+    assert ((mask >= 0) & (mask <= 1)).all() and (rgb.abs() <= 1).all()
+    torch.testing.assert_close(out, masked_output(rgb, mask, x))
+    rgb_b, _ = model.decoders["B"](model.encoder(x))
+    torch.testing.assert_close(rgb, rgb_b)
+    assert (model(x, "A")[1] - rgb).abs().max() > 1e-4  # A's decoder renders differently
+
+
+def test_lsgan_losses_hand_values() -> None:
+    torch.testing.assert_close(lsgan_d_loss(torch.ones(3), torch.zeros(3)), torch.tensor(0.0))
+    torch.testing.assert_close(lsgan_d_loss(torch.zeros(3), torch.ones(3)), torch.tensor(2.0))
+    torch.testing.assert_close(lsgan_g_loss(torch.full((2,), 0.5)), torch.tensor(0.25))
+
+
+def test_kalman_first_update_by_hand() -> None:
+    # x0 = 0, P0 = 1; P⁻ = 1.5, K = 1.5 / 2.5 = 0.6, x1 = 0.6 · 10 = 6
+    out = kalman_smooth(torch.tensor([0.0, 10.0]), q=0.5, r=1.0, p0=1.0)
+    torch.testing.assert_close(out, torch.tensor([0.0, 6.0]))
+
+
+def test_kalman_reduces_the_variance_of_a_noisy_constant(device: torch.device) -> None:
+    g = torch.Generator().manual_seed(0)
+    noisy = (5.0 + torch.randn(400, 4, generator=g)).to(device)
+    smooth = kalman_smooth(noisy, q=1e-3, r=1.0)
+    assert smooth.shape == noisy.shape
+    tail = smooth[100:]
+    assert (tail.var(0) < 0.1 * noisy[100:].var(0)).all()
+    # and it stays on the true value: its squared error is a fraction of the raw measurements'
+    assert (((tail - 5.0) ** 2).mean(0) < 0.1 * ((noisy[100:] - 5.0) ** 2).mean(0)).all()
+
+
+def test_kalman_tracks_a_step() -> None:
+    signal = torch.cat([torch.zeros(50), torch.full((150,), 10.0)])
+    smooth = kalman_smooth(signal, q=1e-2, r=1.0)
+    assert smooth[50] < 5.0  # it does not jump with one frame
+    assert (smooth[120:] - 10.0).abs().max() < 0.05  # and has settled on the new level
+    assert (smooth[50:].diff() >= -1e-6).all()  # monotone approach, no overshoot
