@@ -331,3 +331,12 @@ def test_names_ids_and_links() -> None:
     assert classify_link("https://github.com/NVlabs/MUNIT", "project") == ("project", "https://github.com/NVlabs/MUNIT")
     assert classify_link("https://github.com/NVlabs/MUNIT")[0] == "code"
     assert classify_link("https://openreview.net/pdf?id=Qg2vi4ZbHM9")[0] == "pdf"
+
+
+def test_lists_are_renderable() -> None:
+    note = "Feed the output back.\n  - Idea: refine\n  - Result\n    - N=2\n      more of N=2\n  - Done"
+    assert T.normalize_lists(note) == (
+        "Feed the output back.\n\n- Idea: refine\n- Result\n    - N=2\n        more of N=2\n- Done"
+    )
+    recursive = by_title(records("004"), "Recursive loop")
+    assert "**repeat N times**.\n\n- Idea:" in recursive.notes and "\n    - ![v1_recur](" in recursive.notes

@@ -196,6 +196,45 @@ def _one_placeholder_per_run(text: str) -> str:
     return "\n".join(out)
 
 
+_LIST_ITEM = re.compile(r"^(\s*)([-*+]|\d+\.)\s+(.*)$")
+
+
+def normalize_lists(text: str) -> str:
+    """Nested lists at 4 spaces a level, with a blank line before a list that follows a paragraph.
+
+    Note apps nest by 2 spaces and start lists right under a sentence; Python-Markdown
+    (the site's renderer) would flatten the first and swallow the second into the paragraph.
+    """
+    out: list[str] = []
+    stack: list[int] = []  # source indentation of each open list level
+    prev = ""  # "list", "text" or "" (blank / start)
+    for line in text.split("\n"):
+        item = _LIST_ITEM.match(line)
+        if item:
+            indent = len(item.group(1))
+            while stack and stack[-1] > indent:
+                stack.pop()
+            if not stack or stack[-1] < indent:
+                stack.append(indent)
+            if prev == "text":
+                out.append("")
+            out.append(" " * 4 * (len(stack) - 1) + f"{item.group(2)} {item.group(3)}")
+            prev = "list"
+        elif not line.strip():
+            out.append("")
+            prev = ""
+        elif stack and line[:1].isspace():
+            indent = len(line) - len(line.lstrip())
+            level = sum(1 for i in stack if i < indent)  # content of the deepest item it sits under
+            out.append(" " * 4 * level + line.lstrip())
+            prev = "list" if prev == "list" else "text"
+        else:
+            stack = []
+            out.append(line)
+            prev = "text"
+    return "\n".join(out)
+
+
 def clean_notes(lines: list[str], base: Path | None) -> str:
     """Raw note lines → markdown ready for `notes.en`/`notes.zh`."""
     text = "\n".join(dedent([line.rstrip() for line in lines]))
@@ -205,6 +244,7 @@ def clean_notes(lines: list[str], base: Path | None) -> str:
     text = headings_to_bold(text)
     text = "\n".join(line.rstrip() for line in text.split("\n"))
     text = "\n".join(dedent(text.split("\n")))
+    text = normalize_lists(text)
     text = fence_code(text)
     text = _one_placeholder_per_run(text)
     text = re.sub(r"\n[ \t]*\n(\s*\n)+", "\n\n", text).strip()
