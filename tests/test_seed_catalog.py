@@ -1,0 +1,143 @@
+"""The committed catalog holds everything the five seed note files hold, once."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pytest
+from paperkb import paths
+from paperkb.catalog import read_catalog, validate
+from paperkb.catalog.summary import bare_arxiv, normalize_title
+from paperkb.importers import markdown_notes
+from paperkb.importers.merge import plan_import
+
+SEEDS = paths.REPO_ROOT.parent / "shared" / "seeds"
+ARXIV_LINK = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})")
+STRUCK_ARXIV = re.compile(r"~~\s*\[[^\]]+\]\(https?://arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})")
+
+# ids other parts of the project (reference implementations, docs) rely on
+CANONICAL = {
+    "gan": "1406.2661", "dcgan": "1511.06434", "pix2pix": "1611.07004", "pix2pixhd": "1711.11585",
+    "cyclegan": "1703.10593", "stargan": "1711.09020", "munit": "1804.04732", "funit": "1905.01723",
+    "tunit": "2006.06500", "spade": "1903.07291", "adain": "1703.06868", "singan": "1905.01164",
+    "progan": "1710.10196", "stylegan": "1812.04948", "srgan": "1609.04802", "esrgan": "1809.00219",
+    "perceptual-loss": "1603.08155", "lpips": "1801.03924", "deep-image-prior": "1711.10925",
+    "user-guided-colorization": "1705.02999", "everybody-dance-now": "1808.07371", "nerf": "2003.08934",
+    "glide": "2112.10741", "styleswin": "2112.10762", "transgan-nuts-and-bolts": "2110.13107",
+    "edt-low-level-transformer": "2112.10175", "one-shot-generative-domain-adaptation": "2111.09876",
+    "vision-aided-gan": "2112.09130", "gan-ensembling": "2104.14551", "gangealing": "2112.05143",
+    "network-dissection-units": "2009.05041", "rewriting-gan": "2007.15646", "eqgan-sa": "2112.00718",
+    "positional-encoding-gan": "2012.05217", "stylealign": "2110.11323", "triple-consistency-loss": "1811.03492",
+    "domain-intersection-difference": "1908.11628", "fsgan": "1908.05932", "styleaug": "2112.09260",
+    "mtcnn": "1604.02878", "retinaface": "1905.00641", "arcface": "1801.07698", "pfld": "1902.10859",
+    "hrnet": "1904.04514", "danet": "1809.02983", "mixup": "1710.09412", "lsgan": "1611.04076",
+}
+REPOSITORIES = {
+    "faceswap-gan": "https://github.com/shaoanlu/faceswap-GAN",
+    "fewshot-face-translation-gan": "https://github.com/shaoanlu/fewshot-face-translation-GAN",
+}
+NAMED_WITHOUT_LINK = ("mtcnn", "retinaface", "arcface", "pfld", "sphereface", "cosface", "normface", "facenet",
+                      "center-loss", "stylegan2", "mae", "alphagan", "celeba", "lsgan")
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return read_catalog(paths.DEFAULT_CATALOG)
+
+
+@pytest.fixture(scope="module")
+def seed_texts() -> dict[str, str]:
+    files = sorted(SEEDS.glob("*.txt"))
+    assert len(files) == 5, f"expected the five seed files in {SEEDS}"
+    return {f.name: f.read_text(encoding="utf-8") for f in files}
+
+
+def arxiv_ids(catalog) -> Counter:
+    return Counter(bare_arxiv(e.links.get("arxiv")) for e in catalog.entries if e.links.get("arxiv"))
+
+
+def test_catalog_is_valid(catalog) -> None:
+    report = validate(catalog, check_refimpl=False)
+    assert report.errors == []
+
+
+def test_every_arxiv_id_in_the_seeds_is_in_the_catalog(catalog, seed_texts) -> None:
+    in_seeds = {m for text in seed_texts.values() for m in ARXIV_LINK.findall(text)}
+    assert len(in_seeds) == 42
+    assert sorted(in_seeds - set(arxiv_ids(catalog))) == []
+
+
+def test_struck_entries_are_unread(catalog, seed_texts) -> None:
+    struck = {m for text in seed_texts.values() for m in STRUCK_ARXIV.findall(text)}
+    assert len(struck) == 6
+    status = {bare_arxiv(e.links.get("arxiv")): e.status for e in catalog.entries}
+    assert {arxiv: status[arxiv] for arxiv in struck} == dict.fromkeys(struck, "unread")
+
+
+def test_no_paper_appears_twice(catalog) -> None:
+    assert [a for a, n in arxiv_ids(catalog).items() if n > 1] == []
+    titles = Counter(normalize_title(e.title) for e in catalog.papers)
+    assert [t for t, n in titles.items() if n > 1] == []
+    dois = Counter(e.data["doi"].lower() for e in catalog.papers if e.data.get("doi"))
+    assert [d for d, n in dois.items() if n > 1] == []
+    urls = Counter(
+        v.rstrip("/").lower() for e in catalog.papers for k, v in e.links.items() if k in ("code", "project")
+    )
+    assert [u for u, n in urls.items() if n > 1] == []
+
+
+def test_canonical_ids(catalog) -> None:
+    by_id = catalog.by_id()
+    assert {i: by_id[i].links.get("arxiv") for i in CANONICAL if i in by_id} == CANONICAL
+    assert {i: by_id[i].links.get("code") for i in REPOSITORIES} == REPOSITORIES
+
+
+def test_papers_named_without_a_link_are_entries(catalog) -> None:
+    by_id = catalog.by_id()
+    for entry_id in NAMED_WITHOUT_LINK:
+        entry = by_id[entry_id]
+        assert entry.kind == "paper" and entry.authors and entry.year
+        assert entry.links.get("arxiv") or entry.id == "center-loss"  # ECCV 2016, never on arXiv
+        assert entry.sources and entry.notes.get("en") and entry.notes.get("zh")
+
+
+def test_tricks_and_findings_each_have_an_entry(catalog) -> None:
+    tricks = {e.id: e for e in catalog.tricks}
+    from_004 = [e for e in tricks.values() if "004_77bf642135204b2e.txt" in e.sources]
+    assert len(from_004) == 11  # numbered items 1-10 and 9.5
+    assert {"wrong-pixel-penalty", "hinge-loss", "vgg-perceptual-features", "pdb-debugging"} <= set(tricks)
+    assert "```python\nimport pdb\npdb.set_trace()\n```" in tricks["pdb-debugging"].notes["en"]
+    assert "```python\nloss=max(0,1-gt*out)\n```" in tricks["hinge-loss"].notes["en"]
+    assert tricks["cyclegan-masking"].status == "reading"
+
+
+def test_merged_entries_keep_every_source(catalog) -> None:
+    by_id = catalog.by_id()
+    assert by_id["pix2pix"].sources == ["001_3b67a6d391d6e95e.txt", "002_18dc21780d165c3e.txt"]
+    assert by_id["pix2pixhd"].sources == ["000_c47078682ed5be7a.txt", "001_3b67a6d391d6e95e.txt"]
+    assert by_id["funit"].sources == ["000_c47078682ed5be7a.txt", "002_18dc21780d165c3e.txt"]
+    assert by_id["pix2pix"].priority == 1 and by_id["adain"].priority == 2 and by_id["munit"].priority == 3
+
+
+def test_notes_are_searchable_in_both_languages(catalog) -> None:
+    one_language = [e.id for e in catalog.entries if e.notes and not (e.notes.get("en") and e.notes.get("zh"))]
+    assert one_language == []
+    marked = sum(1 for e in catalog.entries for text in e.notes.values()
+                 if "(Translated from the Chinese notes.)" in text or "（译注：据英文笔记补写）" in text)
+    assert marked >= 60
+
+
+def test_sources_are_seed_files_and_tags_are_bilingual(catalog, seed_texts) -> None:
+    allowed = set(seed_texts)
+    assert {s for e in catalog.entries for s in e.sources} == allowed
+    assert all(tag.en and tag.zh and tag.zh != tag.en or tag.en in ("CLIP", "3D") for tag in catalog.tags.values())
+    unused = set(catalog.tags) - {t for e in catalog.entries for t in e.tags}
+    assert unused == set()
+
+
+def test_importing_the_seeds_again_adds_nothing(catalog) -> None:
+    records = [r for f in sorted(SEEDS.glob("*.txt")) for r in markdown_notes.parse_file(f).records]
+    plan = plan_import(catalog, records, today="2026-11-23")
+    assert (plan.count("add"), plan.count("merge"), plan.has_changes) == (0, 0, False)
+    assert plan.count("skip") == len(records)

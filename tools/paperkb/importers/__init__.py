@@ -1,0 +1,1 @@
+"""Importers: note files and BibTeX exports → catalog entries (parse, match, merge, write)."""

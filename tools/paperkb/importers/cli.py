@@ -1,0 +1,105 @@
+"""``python tools/import_notes.py``: import note files and BibTeX exports into the catalog."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import sys
+from pathlib import Path
+
+from .. import paths
+from ..catalog.atomic import LockTimeout, catalog_lock
+from ..catalog.load import CatalogError, catalog_from_text
+from . import bibtex, markdown_notes
+from .merge import Plan, plan_import
+from .write import WriteError, write_plan
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="import_notes.py",
+        description="Add or merge the papers and tricks in markdown note files (and BibTeX exports) into the catalog.",
+    )
+    parser.add_argument("files", nargs="*", metavar="FILE", help="markdown note files")
+    parser.add_argument(
+        "--bibtex", action="append", default=[], metavar="FILE.bib", help="a BibTeX export (repeatable)"
+    )
+    parser.add_argument("--catalog", default=str(paths.DEFAULT_CATALOG), help="catalog file (default: %(default)s)")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print what would be added, merged or skipped; change nothing"
+    )
+    parser.add_argument("--date", help="the 'added' date of new entries, YYYY-MM-DD (default: today)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only the summary line")
+    return parser
+
+
+def _records(args: argparse.Namespace) -> tuple[list, list]:
+    records, skipped = [], []
+    for name in args.files:
+        result = markdown_notes.parse_file(name)
+        records += result.records
+        skipped += result.skipped
+    for name in args.bibtex:
+        result = bibtex.parse_file(name)
+        records += result.records
+        skipped += result.skipped
+    return records, skipped
+
+
+def _report(plan: Plan, skipped: list, quiet: bool, dry_run: bool) -> None:
+    if not quiet:
+        for action in plan.actions:
+            print(action)
+        for item in skipped:
+            print(f"skip  {item}")
+        for warning in plan.warnings:
+            print(f"warning: {warning}")
+    verb = "would add" if dry_run else "added"
+    print(
+        f"{verb} {plan.count('add')}, merged {plan.count('merge')}, skipped {plan.count('skip') + len(skipped)}"
+        f"{', new tags ' + str(len(plan.new_tags)) if plan.new_tags else ''}"
+        f"{' (dry run: nothing written)' if dry_run else ''}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.files and not args.bibtex:
+        parser.error("give at least one note FILE or --bibtex FILE.bib")
+    today = args.date or _dt.date.today().isoformat()
+    try:
+        _dt.date.fromisoformat(today)
+    except ValueError:
+        parser.error(f"--date {args.date!r} is not YYYY-MM-DD")
+    try:
+        records, skipped = _records(args)
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read {getattr(exc, 'filename', None) or exc}: {exc}", file=sys.stderr)
+        return 1
+    except bibtex.BibtexError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    path = Path(args.catalog)
+    try:
+        with catalog_lock(path):
+            try:
+                original = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                print(f"{path}: cannot read catalog: {exc}", file=sys.stderr)
+                return 1
+            catalog = catalog_from_text(original, path)
+            plan = plan_import(catalog, records, today=today)
+            _report(plan, skipped, args.quiet, args.dry_run)
+            if args.dry_run or not plan.has_changes:
+                return 0
+            write_plan(path, plan, original)
+    except (CatalogError, WriteError) as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        print(f"{path}: not written", file=sys.stderr)
+        return 1
+    except LockTimeout as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    return 0
