@@ -110,5 +110,6 @@ def suggest_id(title: str) -> str:
     if sep and len(head.split()) == 1 and slugify(head):
         return slugify(head)
     stop = {"a", "an", "the", "of", "for", "and", "in", "on", "with", "to", "using", "via", "is"}
-    words = [w for w in re.findall(r"[A-Za-z0-9]+", title) if w.lower() not in stop]
+    folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()  # Huszár → Huszar
+    words = [w for w in re.findall(r"[A-Za-z0-9]+", folded) if w.lower() not in stop]
     return slugify(" ".join(words), max_words=5) or "entry"
