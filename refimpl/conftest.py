@@ -15,6 +15,10 @@ from pathlib import Path
 import pytest
 import torch
 
+# The examples are tiny: one intra-op thread avoids thread start-up and
+# oversubscription costs that dominate at this size on a 2-core machine.
+torch.set_num_threads(1)
+
 CUDA = torch.cuda.is_available()
 NO_CUDA_REASON = "no CUDA device: GPU smoke tests run only where torch.cuda.is_available()"
 
