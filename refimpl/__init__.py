@@ -7,11 +7,13 @@ the example registry (``refimpl.registry.EXAMPLES``).
 from . import adain  # noqa: F401
 from . import cyclegan  # noqa: F401
 from . import dcgan  # noqa: F401
+from . import funit  # noqa: F401
 from . import gan  # noqa: F401
 from . import munit  # noqa: F401
 from . import pix2pix  # noqa: F401
 from . import pix2pixhd  # noqa: F401
 from . import stargan  # noqa: F401
+from . import tunit  # noqa: F401
 from .registry import EXAMPLES, Example, register_example
 
 __all__ = ["EXAMPLES", "Example", "register_example"]
