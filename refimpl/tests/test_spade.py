@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from refimpl.spade import TINY, SPADE, SPADEConfig, SPADEGenerator, SPADEResBlock
+from refimpl.spade import SPADE, TINY, SPADEConfig, SPADEGenerator, SPADEResBlock
 
 
 def _onehot(labels: torch.Tensor, n: int) -> torch.Tensor:
