@@ -12,6 +12,7 @@ from . import gan  # noqa: F401
 from . import munit  # noqa: F401
 from . import pix2pix  # noqa: F401
 from . import pix2pixhd  # noqa: F401
+from . import singan  # noqa: F401
 from . import spade  # noqa: F401
 from . import stargan  # noqa: F401
 from . import tunit  # noqa: F401
