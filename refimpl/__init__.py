@@ -7,6 +7,7 @@ the example registry (``refimpl.registry.EXAMPLES``).
 from . import adain  # noqa: F401
 from . import colorization  # noqa: F401
 from . import cyclegan  # noqa: F401
+from . import dance_pose_norm  # noqa: F401
 from . import dcgan  # noqa: F401
 from . import funit  # noqa: F401
 from . import gan  # noqa: F401
