@@ -10,6 +10,7 @@ from . import cyclegan  # noqa: F401
 from . import dance_pose_norm  # noqa: F401
 from . import dcgan  # noqa: F401
 from . import deep_image_prior  # noqa: F401
+from . import fewshot_face_translation  # noqa: F401
 from . import funit  # noqa: F401
 from . import gan  # noqa: F401
 from . import munit  # noqa: F401
