@@ -130,8 +130,9 @@ def fit_step(model: DeepImagePrior, optimizer: torch.optim.Optimizer, target: to
     if reg_noise_std > 0:
         eps = torch.randn(model.z.shape, generator=generator).to(model.z.device)
         perturbation = reg_noise_std * eps
-    loss = denoising_loss(model(perturbation), target)
-    loss.backward()
+    with torch.enable_grad():  # a training step, whatever the caller's grad mode
+        loss = denoising_loss(model(perturbation), target)
+        loss.backward()
     optimizer.step()
     return loss.item()
 

@@ -125,9 +125,10 @@ def gradient_penalty(
     critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor
 ) -> torch.Tensor:
     """WGAN-GP: ``E[(‖∇_x̂ critic(x̂)‖₂ − 1)²]`` at ``x̂ = α real + (1 − α) fake``, α of shape (N, 1, 1, 1)."""
-    x_hat = (alpha * real + (1 - alpha) * fake.detach()).requires_grad_(True)
-    out = critic(x_hat)
-    (grad,) = torch.autograd.grad(out, x_hat, grad_outputs=torch.ones_like(out), create_graph=True)
+    with torch.enable_grad():  # the penalty is a gradient: it needs autograd even under no_grad
+        x_hat = (alpha * real + (1 - alpha) * fake.detach()).requires_grad_(True)
+        out = critic(x_hat)
+        (grad,) = torch.autograd.grad(out, x_hat, grad_outputs=torch.ones_like(out), create_graph=True)
     norm = grad.flatten(1).norm(2, dim=1)
     return ((norm - 1) ** 2).mean()
 

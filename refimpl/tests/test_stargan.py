@@ -61,6 +61,8 @@ def test_gradient_penalty_is_zero_for_a_unit_norm_gradient_critic(device: torch.
                                torch.tensor(0.0, device=device), atol=1e-10, rtol=0)
     torch.testing.assert_close(gradient_penalty(linear(3.0), real, fake, alpha),
                                torch.tensor(4.0, device=device))  # (3 − 1)²
+    with torch.no_grad():  # evaluation code may still ask for the penalty's value
+        torch.testing.assert_close(gradient_penalty(linear(3.0), real, fake, alpha), torch.tensor(4.0, device=device))
 
 
 def test_gradient_penalty_is_evaluated_on_the_interpolates_and_differentiable() -> None:
