@@ -6,6 +6,7 @@ the example registry (``refimpl.registry.EXAMPLES``).
 
 from . import (  # noqa: F401
     adain,
+    alphagan,
     dissection,
     domain_intersection,
     edt,
@@ -27,10 +28,13 @@ from . import (  # noqa: F401
     stylealign,
     styleaug,
     stylegan,
+    stylegan2,
     styleswin,
     transformer_gan,
+    tricks_losses,
     triple_consistency,
     vision_aided_gan,
+    xgan,
 )
 from .registry import EXAMPLES, Example, register_example
 
