@@ -6,6 +6,7 @@ the example registry (``refimpl.registry.EXAMPLES``).
 
 from . import (  # noqa: F401
     adain,
+    alphagan,
     colorization,
     cyclegan,
     dance_pose_norm,
@@ -42,11 +43,14 @@ from . import (  # noqa: F401
     stylealign,
     styleaug,
     stylegan,
+    stylegan2,
     styleswin,
     transformer_gan,
+    tricks_losses,
     triple_consistency,
     tunit,
     vision_aided_gan,
+    xgan,
 )
 from .registry import EXAMPLES, Example, register_example
 

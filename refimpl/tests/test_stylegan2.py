@@ -1,0 +1,202 @@
+"""StyleGAN2 (arXiv:1912.04958): the claims that define the paper."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from refimpl.stylegan2 import (
+    TINY,
+    ModulatedConv2d,
+    PathLengthRegularizer,
+    ResidualDiscriminatorBlock,
+    StyleGAN2Config,
+    StyleGAN2Discriminator,
+    StyleGAN2Generator,
+    SynthesisBlock,
+    SynthesisLayer,
+    SynthesisNetwork,
+    ToRGB,
+    discriminator_logistic_loss,
+    generator_logistic_loss,
+    is_regularization_step,
+    lazy_regularization_adam,
+    modulate_weights,
+    modulated_conv2d,
+    path_lengths,
+    r1_penalty,
+    upsample2x,
+)
+
+
+def _params(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_demodulation_gives_each_output_channel_unit_weight_norm(device: torch.device) -> None:
+    # Eq. 3: for every sample j and output channel, Σ_{i,k} w″² = 1, whatever the style.
+    weight = torch.randn(5, 4, 3, 3, device=device)
+    styles = torch.randn(3, 4, device=device) * torch.tensor([0.1, 1.0, 10.0], device=device).view(3, 1)
+    w = modulate_weights(weight, styles, demodulate=True)
+    assert w.shape == (3, 5, 4, 3, 3)
+    norms = w.square().sum(dim=(2, 3, 4)).sqrt()
+    torch.testing.assert_close(norms, torch.ones(3, 5, device=device), atol=1e-5, rtol=1e-5)
+    # Eq. 1 alone keeps the style's scale: without demodulation the norms differ per sample.
+    raw = modulate_weights(weight, styles, demodulate=False).square().sum(dim=(2, 3, 4)).sqrt()
+    assert (raw[2] / raw[0]).min() > 10
+
+
+def test_demodulated_output_has_unit_std_for_unit_variance_iid_input() -> None:
+    # Eq. 2: σ_j = √(Σ w′²) for i.i.d. unit-variance inputs, so after Eq. 3 the output std is 1.
+    # 8 samples × 32 channels × 22×22 valid positions (no padding, no border effects):
+    # the pooled std must be within 3 % of 1 and every channel's within 20 %.
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(8, 64, 24, 24, generator=g)
+    weight = torch.randn(32, 64, 3, 3, generator=g)
+    styles = torch.rand(8, 64, generator=g) * 5 + 0.1
+    y = modulated_conv2d(x, weight, styles, demodulate=True, padding=0)
+    assert y.shape == (8, 32, 22, 22)
+    assert abs(y.std().item() - 1.0) < 0.03
+    per_channel = y.std(dim=(2, 3))
+    assert per_channel.min() > 0.8 and per_channel.max() < 1.2
+    # Without demodulation the scale follows the styles and weights (std ≈ 60 here).
+    assert modulated_conv2d(x, weight, styles, demodulate=False, padding=0).std() > 10
+
+
+def test_unit_styles_without_demodulation_equal_a_plain_convolution(device: torch.device) -> None:
+    # The grouped-conv trick must reduce to F.conv2d when every style is 1.
+    x = torch.randn(3, 4, 9, 9, device=device)
+    weight = torch.randn(6, 4, 3, 3, device=device)
+    out = modulated_conv2d(x, weight, torch.ones(3, 4, device=device), demodulate=False)
+    torch.testing.assert_close(out, F.conv2d(x, weight, padding=1), atol=1e-5, rtol=1e-5)
+
+
+def test_grouped_convolution_applies_each_samples_own_style() -> None:
+    # Folding the batch into groups must not mix samples: compare with a per-sample loop.
+    x = torch.randn(4, 3, 6, 6)
+    weight = torch.randn(5, 3, 3, 3)
+    styles = torch.randn(4, 3)
+    out = modulated_conv2d(x, weight, styles, demodulate=True)
+    for j in range(4):
+        w = weight * styles[j].view(1, 3, 1, 1)
+        w = w / w.square().sum(dim=(1, 2, 3), keepdim=True).sqrt()
+        torch.testing.assert_close(out[j: j + 1], F.conv2d(x[j: j + 1], w, padding=1), atol=1e-5, rtol=1e-5)
+
+
+def test_affine_styles_start_at_one() -> None:
+    # bias_init = 1: at initialisation with w = 0 every style is exactly 1.
+    conv = ModulatedConv2d(4, 2, w_dim=3)
+    torch.testing.assert_close(conv.affine(torch.zeros(1, 3)), torch.ones(1, 4))
+
+
+def test_path_length_penalty_is_zero_when_lengths_equal_the_running_mean() -> None:
+    # Linear generator img = c · ws laid out as an (L × D) image, y = ones:
+    # J_wᵀ y = c · y, ‖·‖² summed over D and averaged over L = c² · D / (L·D) → length c / √L.
+    c, n, layers, dim = 3.0, 2, 4, 5
+    ws = torch.randn(n, layers, dim, requires_grad=True)
+    images = c * ws[:, None]  # (N, 1, L, D)
+    noise = torch.ones_like(images)
+    lengths = path_lengths(images, ws, noise)
+    torch.testing.assert_close(lengths, torch.full((n,), c / math.sqrt(layers)))
+
+    reg = PathLengthRegularizer(decay=0.01).train()
+    reg.pl_mean.fill_(1.5)  # = c / √L
+    torch.testing.assert_close(reg(images, ws, noise), torch.zeros(n))
+    torch.testing.assert_close(reg.pl_mean, torch.tensor(1.5))
+
+    # Away from the mean: a ← 1 + 0.01 (1.5 − 1) = 1.005, penalty (1.5 − 1.005)² = 0.245025.
+    reg.pl_mean.fill_(1.0)
+    torch.testing.assert_close(reg(images, ws, noise), torch.full((n,), 0.245025))
+    torch.testing.assert_close(reg.pl_mean, torch.tensor(1.005))
+
+
+def test_path_length_penalty_does_not_update_the_mean_in_eval_mode() -> None:
+    ws = torch.randn(2, 3, 4, requires_grad=True)
+    reg = PathLengthRegularizer().eval()
+    reg(2 * ws[:, None], ws, torch.randn(2, 1, 3, 4))
+    assert reg.pl_mean.item() == 0.0
+
+
+def test_r1_penalty_of_a_linear_critic_is_its_squared_weight_norm(device: torch.device) -> None:
+    # D(x) = ⟨v, x⟩ has ∇ₓD = v everywhere, so E‖∇D‖² = ‖v‖².
+    v = torch.randn(1, 3, 4, 4, device=device)
+    x = torch.randn(5, 3, 4, 4, device=device, requires_grad=True)
+    logits = (x * v).sum(dim=(1, 2, 3))
+    torch.testing.assert_close(r1_penalty(logits, x), v.square().sum(), atol=1e-5, rtol=1e-5)
+
+
+def test_lazy_regularization_rescales_adam_and_runs_every_k_steps() -> None:
+    # Interval 16: c = 16/17, lr′ = c · lr, β′ = β^c.
+    lr, betas = lazy_regularization_adam(0.002, (0.0, 0.99), 16)
+    assert math.isclose(lr, 0.002 * 16 / 17)
+    assert betas[0] == 0.0 and math.isclose(betas[1], 0.99 ** (16 / 17))
+    assert [s for s in range(40) if is_regularization_step(s, 16)] == [0, 16, 32]
+
+
+def test_logistic_losses_match_their_closed_forms() -> None:
+    real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5, -3.0])
+    expected_g = -torch.log(torch.sigmoid(fake)).mean()
+    expected_d = -torch.log(1 - torch.sigmoid(fake)).mean() - torch.log(torch.sigmoid(real)).mean()
+    torch.testing.assert_close(generator_logistic_loss(fake), expected_g)
+    torch.testing.assert_close(discriminator_logistic_loss(real, fake), expected_d)
+
+
+def test_config_f_has_18_styles_17_noise_inputs_and_official_parameter_counts() -> None:
+    cfg = StyleGAN2Config()
+    assert cfg.num_ws == 18
+    assert len(cfg.noise_shapes(1)) == 17
+    g, d = StyleGAN2Generator(cfg), StyleGAN2Discriminator(cfg)  # built only to count (no forward pass)
+    # Sums over the layers of NVlabs/stylegan2-ada-pytorch (see the module docstring).
+    assert _params(g.mapping) == 2_101_248
+    assert _params(g.synthesis) == 28_268_812
+    assert _params(g) == 30_370_060
+    assert _params(d) == 29_012_513
+
+
+def test_skip_generator_image_is_the_sum_of_upsampled_trgb_outputs() -> None:
+    # Fig. 7 (b): with the last tRGB silenced the output is the 8×8 image, upsampled.
+    synthesis = SynthesisNetwork(TINY).eval()
+    last = synthesis.blocks[-1].torgb
+    with torch.no_grad():
+        last.conv.weight.zero_()
+        last.bias.zero_()
+    ws = torch.randn(2, TINY.num_ws, TINY.w_dim)
+    noises = [torch.randn(s) for s in TINY.noise_shapes(2)]
+    x, img = None, None
+    for b, block in enumerate(synthesis.blocks[:-1]):
+        idx = slice(0, 2) if b == 0 else slice(2 * b - 1, 2 * b + 2)
+        nidx = slice(0, 1) if b == 0 else slice(2 * b - 1, 2 * b + 1)
+        x, img = block(x, img, ws[:, idx], noises[nidx])
+    assert img.shape == (2, 3, 8, 8)
+    torch.testing.assert_close(synthesis(ws, noises), upsample2x(img))
+
+
+def test_each_block_reads_its_own_styles() -> None:
+    # Changing only the last w (the final tRGB's) changes the image; the others are untouched.
+    synthesis = SynthesisNetwork(TINY).eval()
+    ws = torch.randn(1, TINY.num_ws, TINY.w_dim)
+    noises = [torch.zeros(s) for s in TINY.noise_shapes(1)]
+    other = ws.clone()
+    other[:, -1] += 1.0
+    assert not torch.allclose(synthesis(ws, noises), synthesis(other, noises))
+    assert isinstance(synthesis.blocks[0], SynthesisBlock)
+    assert isinstance(synthesis.blocks[1].conv0, SynthesisLayer)
+    assert isinstance(synthesis.blocks[1].torgb, ToRGB)
+
+
+def test_noise_strength_starts_at_zero_so_noise_is_ignored_at_init() -> None:
+    g = StyleGAN2Generator(TINY).eval()
+    z = torch.randn(2, TINY.z_dim)
+    a = g(z, [torch.randn(s) for s in TINY.noise_shapes(2)])
+    b = g(z, [torch.randn(s) for s in TINY.noise_shapes(2)])
+    torch.testing.assert_close(a, b)
+    assert a.shape == (2, 3, 16, 16)
+
+
+def test_residual_discriminator_halves_resolution_and_scores_each_image() -> None:
+    block = ResidualDiscriminatorBlock(4, 8)
+    assert block(torch.randn(2, 4, 8, 8)).shape == (2, 8, 4, 4)
+    assert block.skip.bias is None
+    assert StyleGAN2Discriminator(TINY)(torch.randn(4, 3, 16, 16)).shape == (4, 1)
