@@ -13,7 +13,7 @@ from paperkb.importers import text as T
 from paperkb.importers.cli import main
 from paperkb.importers.record import classify_link, suggest_id, title_keys
 
-SEEDS = paths.REPO_ROOT.parent / "shared" / "seeds"
+SEEDS = paths.REPO_ROOT / "tests" / "fixtures" / "seeds"
 FIXTURES = Path(__file__).parent / "fixtures"
 BASE = FIXTURES / "import_base_catalog.yaml"
 DATE = "2026-11-23"

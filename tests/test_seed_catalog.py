@@ -12,7 +12,7 @@ from paperkb.catalog.summary import bare_arxiv, normalize_title
 from paperkb.importers import markdown_notes
 from paperkb.importers.merge import plan_import
 
-SEEDS = paths.REPO_ROOT.parent / "shared" / "seeds"
+SEEDS = paths.REPO_ROOT / "tests" / "fixtures" / "seeds"
 ARXIV_LINK = re.compile(r"arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})")
 STRUCK_ARXIV = re.compile(r"~~\s*\[[^\]]+\]\(https?://arxiv\.org/(?:abs|pdf)/(\d{4}\.\d{4,5})")
 
