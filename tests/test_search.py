@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 import search as search_cli
 from paperkb.catalog import blocks
 from paperkb.search import Filters, Searcher, glossary, index, zh
@@ -129,7 +128,8 @@ def test_changed_tag_labels_reindex_only_entries_with_that_tag(catalog_copy: Pat
     where = tmp_path / "ix"
     index.ensure_fresh(catalog_copy, where)
     text = catalog_copy.read_text(encoding="utf-8")
-    catalog_copy.write_text(text.replace("debugging: {en: Debugging, zh: 调试}", "debugging: {en: Bug Hunting, zh: 调试}"))
+    relabelled = text.replace("debugging: {en: Debugging, zh: 调试}", "debugging: {en: Bug Hunting, zh: 调试}")
+    catalog_copy.write_text(relabelled, encoding="utf-8")
     report = index.ensure_fresh(catalog_copy, where)
     assert (report.added, report.removed) == (1, 0)
     with Searcher(catalog_copy, where) as s:
@@ -181,9 +181,8 @@ def test_broken_entry_is_one_line_error_and_index_keeps_working(
 
 # -- ranking ---------------------------------------------------------------------------
 def test_scores_equal_whooshs_own_bm25f(searcher: Searcher) -> None:
-    from whoosh.query import And, Or, Term
-
     from paperkb.search.engine import PROSE_FIELDS
+    from whoosh.query import And, Or, Term
 
     for text in ("perceptual loss", "discriminator", "style transfer normalization", "判别器 梯度"):
         parsed = parse(text)
@@ -349,3 +348,16 @@ def test_damerau_distance() -> None:
     assert damerau_distance("discrimn", "discrimin", 2) == 1
     assert damerau_distance("percpetu", "perceptu", 2) == 1  # a transposition is one edit
     assert damerau_distance("abc", "xyz", 1) == 2
+
+
+def test_authors_are_searchable_with_or_without_accents(searcher: Searcher) -> None:
+    assert ids(searcher, "Belongie") == ["adain"]
+    assert ids(searcher, "huszar") == ids(searcher, "Huszár") == ["srgan"]
+    assert set(ids(searcher, "Kaiming He")[:2]) == {"faster-rcnn", "fpn"}
+
+
+def test_catalog_without_entries(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("version: 1\ntags: {}\nentries: []\n", encoding="utf-8")
+    with Searcher(catalog, tmp_path / "ix") as s:
+        assert s.search("anything").hits == []

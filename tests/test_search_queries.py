@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from paperkb.search import Searcher
 
 FIXTURE = Path(__file__).parent / "fixtures" / "search_catalog.yaml"

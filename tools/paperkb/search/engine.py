@@ -112,9 +112,11 @@ class Engine:
             alive = self.vec.mask(True)
             for reader, offset in self.leaves:
                 if reader.has_deletions():
-                    for d in range(reader.doc_count_all()):
-                        if reader.is_deleted(d):
-                            alive[offset + d] = False
+                    dead = getattr(reader, "deleted_docs_set", None)
+                    if dead is None:
+                        dead = [d for d in range(reader.doc_count_all()) if reader.is_deleted(d)]
+                    for d in dead:
+                        alive[offset + d] = False
             self._alive = alive
         return self._alive
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from whoosh.support.charset import accent_map
+
 from . import analyzers
 
 _PHRASE = re.compile(r'"([^"]*)"')
@@ -18,7 +20,7 @@ _PHRASE = re.compile(r'"([^"]*)"')
 @dataclass(frozen=True)
 class Clause:
     term: str  # the index term (stem for English, word for Chinese)
-    raw: str  # the text it came from, lower-cased (for fields without stemming)
+    raw: str  # the text it came from, lower-cased, accents folded (for author names)
 
     @property
     def is_cjk(self) -> bool:
@@ -45,7 +47,7 @@ class ParsedQuery:
 def _clauses(text: str) -> list[Clause]:
     out: list[Clause] = []
     for token in analyzers.query_analyzer()(text, mode="query", keeporiginal=True):
-        out.append(Clause(token.text, token.original.lower()))
+        out.append(Clause(token.text, token.original.lower().translate(accent_map)))
     return out
 
 
