@@ -361,3 +361,23 @@ def test_catalog_without_entries(tmp_path: Path) -> None:
     catalog.write_text("version: 1\ntags: {}\nentries: []\n", encoding="utf-8")
     with Searcher(catalog, tmp_path / "ix") as s:
         assert s.search("anything").hits == []
+
+
+def test_warm_query_process_stays_light(tmp_path: Path) -> None:
+    """A query on a fresh index never imports torch, jieba, the validator, or (small index) numpy."""
+    import subprocess
+    import sys
+
+    index.ensure_fresh(FIXTURE, tmp_path)
+    argv = ["判别器 perceptual", "--catalog", str(FIXTURE), "--index-dir", str(tmp_path)]
+    script = (
+        "import contextlib, io, sys\n"
+        f"sys.path.insert(0, {str(Path(search_cli.__file__).parent)!r})\n"
+        "import search\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert search.main({argv!r}) == 0\n"
+        "heavy = {'torch', 'jieba', 'numpy', 'jsonschema', 'paperkb.catalog.validate'} & set(sys.modules)\n"
+        "print(sorted(heavy))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
