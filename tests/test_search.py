@@ -381,3 +381,9 @@ def test_warm_query_process_stays_light(tmp_path: Path) -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_chinese_highlight_marks_the_typed_word(searcher: Searcher) -> None:
+    hit = next(h for h in searcher.search("判别器").hits if h.id == "wgan-gp")
+    marked = {hit.snippet[a:b] for a, b in hit.marks}
+    assert "判别器" in marked and "器" not in marked

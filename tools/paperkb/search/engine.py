@@ -10,8 +10,9 @@ agree), summed over fields and query words.
 
 Ranking: entries that match every word first, then those that match fewer,
 each group by score. Quoted phrases are checked in the stored text of the best
-candidates, which then move to the front. When few entries match every word, words that are rare in
-the index get fuzzy alternatives (terms one or two edits away) at a discount.
+candidates, which then move to the front. When few entries match every word,
+the words the index does not know get fuzzy alternatives (terms one or two
+edits away) at a discount.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import W3LeafMatcher
 
-from . import analyzers, glossary, vectors
+from . import analyzers, glossary, vectors, zh
 from .query import Clause, ParsedQuery
 
 PROSE_FIELDS = ("title", "tagtext", "notes_en", "notes_zh", "glossary", "code")
@@ -255,7 +256,8 @@ class Engine:
         fuzzy_hit = vec.mask(False)
         if vec.count_all(matched, len(words), mask) < FEW:
             for i, clause in enumerate(words):
-                if clause.is_cjk or len(clause.term) < 4 or self.doc_frequency(clause) >= FEW:
+                # only words the index does not know: a rare real word is not a typo
+                if clause.is_cjk or len(clause.term) < 4 or self.doc_frequency(clause) > 0:
                     continue
                 near = self.near_terms(clause.term)
                 if not near:
@@ -269,6 +271,9 @@ class Engine:
                 highlight.update(near)
         for translated in glossary.translations([c.term for c in words], parsed.text):
             highlight.update(translated.split() if translated.isascii() else [translated])
+        # Chinese: mark what was typed, not each one-character piece of it (器 is in every 生成器)
+        highlight = {t for t in highlight if not (len(t) == 1 and analyzers.is_cjk(t))}
+        highlight.update(zh.CJK_RUN.findall(parsed.text))
         order = vec.order(score, matched, mask)
         with_phrase: set[int] = set()
         if parsed.phrases:
