@@ -259,6 +259,7 @@ def test_glossary_translations_are_on_stems_and_substrings() -> None:
     assert "判别器" in found and "感知损失" in found
     assert "cycle consistency" in glossary.translations([], "加入循环一致性损失")
     assert glossary.translations(query_terms("a perceptual study of losses"), "") == []
+    assert glossary.translations(query_terms("the discriminator"), "判别器") == []  # already bilingual
 
 
 def test_english_query_finds_chinese_only_notes(searcher: Searcher) -> None:
@@ -387,3 +388,10 @@ def test_chinese_highlight_marks_the_typed_word(searcher: Searcher) -> None:
     hit = next(h for h in searcher.search("判别器").hits if h.id == "wgan-gp")
     marked = {hit.snippet[a:b] for a, b in hit.marks}
     assert "判别器" in marked and "器" not in marked
+
+
+def test_chinese_phrase_is_a_run_of_characters(searcher: Searcher) -> None:
+    assert ids(searcher, '"循环一致性损失"')[0] == "cyclegan"
+    cyclegan = searcher.engine.searcher.document_number(id="cyclegan")
+    assert searcher.engine.contains_phrase(cyclegan, ("身份", "损失"))
+    assert not searcher.engine.contains_phrase(cyclegan, ("损失", "身份"))

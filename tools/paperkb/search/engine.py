@@ -211,10 +211,19 @@ class Engine:
     def contains_phrase(self, docnum: int, terms: tuple[str, ...]) -> bool:
         """Whether the words occur in this order in a stored field of the entry."""
         fields = self.stored(docnum)
+        if all(analyzers.is_cjk(t) for t in terms):  # Chinese words in a row are one run of characters
+            run = "".join(terms)
+            return any(run in (fields.get(name) or "") for name in PHRASE_FIELDS)
         analyzer = analyzers.query_analyzer()
+        # Text that lacks a word cannot hold the phrase; analysing it (segmenting
+        # Chinese) is the slow part. A Porter stem less its last letter begins the word.
+        needles = [t if analyzers.is_cjk(t) or len(t) < 3 else t[:-1] for t in terms]
         for name in PHRASE_FIELDS:
             text = fields.get(name)
             if not text:
+                continue
+            folded = text.casefold()
+            if not all(needle in folded for needle in needles):
                 continue
             positions: dict[str, set[int]] = {}
             for token in analyzer(text, positions=True, mode="index"):

@@ -1,8 +1,9 @@
 """Key terms in both languages, so a query in one finds notes written only in the other.
 
-At index time each entry gets a hidden ``glossary`` field holding the other
-language's name of every glossary term its text mentions: an entry whose notes
-say 判别器 is found by "discriminator", one that says "perceptual loss" by 感知损失.
+At index time each entry gets a ``glossary`` field holding the other language's
+name of every glossary term its text mentions in one language only: an entry
+whose notes say 判别器 is found by "discriminator", one that says "perceptual
+loss" by 感知损失; notes that already use both names get nothing twice.
 English terms are matched on stems ("discriminators" mentions "discriminator").
 """
 
@@ -99,8 +100,11 @@ def translations(english_stems: Iterable[str], chinese_text: str) -> list[str]:
         positions.setdefault(word, []).append(i)
     found: list[str] = []
     for term in terms():
-        if _contains(seq, positions, term.stems):
+        in_english = _contains(seq, positions, term.stems)
+        in_chinese = any(name in chinese_text for name in term.zh)
+        # a term the entry already has in both languages needs no translation
+        if in_english and not in_chinese:
             found.extend(term.zh)
-        if any(name in chinese_text for name in term.zh):
+        elif in_chinese and not in_english:
             found.append(term.en)
     return found

@@ -29,7 +29,7 @@ from . import analyzers, glossary, refcode
 # Kept out of the import path of a query on a fresh index: the catalog package
 # pulls in the YAML loader and the validator, which a warm query never needs.
 
-FORMAT = 3  # bump when the schema or the analysis changes: the index is rebuilt
+FORMAT = 4  # bump when the schema or the analysis changes: the index is rebuilt
 HEAD = "state-head.json"
 ENTRIES = "state-entries.json"
 ENV_INDEX_DIR = "PAPERKB_SEARCH_INDEX"
