@@ -70,7 +70,7 @@ def _colour(stream: object) -> bool:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from paperkb.search import Filters, Searcher, render
-    from paperkb.search.index import IndexError_
+    from paperkb.search.index import SearchIndexError
 
     query = " ".join(args.query)
     if not args.catalog.is_file():
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         searcher = Searcher(args.catalog, args.index_dir, rebuild=args.rebuild)
-    except IndexError_ as exc:
+    except SearchIndexError as exc:
         print(str(exc), file=sys.stderr)
         return 1
     with searcher:

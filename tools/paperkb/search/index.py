@@ -39,7 +39,7 @@ BOOSTS = {"title": 3.0, "tagtext": 2.0, "authors": 1.5, "glossary": 0.8, "code":
 TEXT_FIELDS = ("title", "authors", "tagtext", "notes_en", "notes_zh", "glossary", "code")
 
 
-class IndexError_(Exception):
+class SearchIndexError(Exception):
     """The catalog cannot be indexed; the message is one line naming file, line and entry."""
 
 
@@ -204,9 +204,9 @@ def ensure_fresh(catalog: str | Path, index_dir: str | Path | None = None, rebui
         return _update(catalog, index_dir, rebuild)
 
 
-def _error(catalog: Path, line: int, entry: str, message: str) -> IndexError_:
+def _error(catalog: Path, line: int, entry: str, message: str) -> SearchIndexError:
     where = f" (entry {entry})" if entry else ""
-    return IndexError_(f"{catalog}:{line}: {message}{where}")
+    return SearchIndexError(f"{catalog}:{line}: {message}{where}")
 
 
 def _update(catalog: Path, index_dir: Path, rebuild: bool) -> UpdateReport:
@@ -217,7 +217,7 @@ def _update(catalog: Path, index_dir: Path, rebuild: bool) -> UpdateReport:
         stat = catalog.stat()
         data = catalog.read_bytes()
     except OSError as exc:
-        raise IndexError_(f"{catalog}: cannot read catalog: {exc.strerror or exc}") from None
+        raise SearchIndexError(f"{catalog}: cannot read catalog: {exc.strerror or exc}") from None
     try:
         scanned = scan(data)
         header = scanned.header_data()
