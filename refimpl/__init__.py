@@ -27,6 +27,7 @@ from . import (  # noqa: F401
     pfld,
     positional_encoding_gan,
     progan,
+    retinaface,
     rewriting_gan,
     srgan,
     stylealign,
