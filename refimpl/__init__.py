@@ -18,6 +18,7 @@ from . import (  # noqa: F401
     gangealing,
     genda,
     glide,
+    hrnet,
     lpips,
     lsgan,
     mixup,
