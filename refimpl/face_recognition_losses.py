@@ -4,10 +4,10 @@ One module for six papers that share one building block, the cosine logit
 ``cos θ_j = Wᵀ_j x / (‖W_j‖ ‖x‖)`` of a feature x against each class weight:
 
 * NormFace — Feng Wang, Xiang Xiang, Jian Cheng, Alan L. Yuille. ACM MM 2017.
-  arXiv:1704.06369. Catalog id ``normface``. Sec. 3: normalise features and
+  arXiv:1704.06369. Catalog id ``normface``. Normalise features and
   weights, multiply the cosine by a (learned) scale s.
 * SphereFace — Weiyang Liu, Yandong Wen, Zhiding Yu, Ming Li, Bhiksha Raj,
-  Le Song. CVPR 2017. arXiv:1704.08063. Catalog id ``sphereface``. Eq. 7:
+  Le Song. CVPR 2017. arXiv:1704.08063. Catalog id ``sphereface``.
   A-Softmax, the multiplicative angular margin on the target,
   ``‖x‖ ψ(θ_y)`` with ``ψ(θ) = (−1)^k cos(mθ) − 2k`` for
   ``θ ∈ [kπ/m, (k + 1)π/m]``, m = 4, weights normalised, features not;
@@ -22,13 +22,13 @@ One module for six papers that share one building block, the cosine logit
   ``s (cos θ − m sin m)``, which keeps the logit decreasing in θ, or the
   "easy margin" variant (no margin where cos θ ≤ 0).
 * Center loss — Yandong Wen, Kaipeng Zhang, Zhifeng Li, Yu Qiao. ECCV 2016.
-  Catalog id ``center-loss``. Eq. 2 ``L_C = ½ Σ_i ‖x_i − c_{y_i}‖²`` and the
-  centre update Eq. 4, ``c_j ← c_j − α Δc_j`` with
+  Catalog id ``center-loss``. ``L_C = ½ Σ_i ‖x_i − c_{y_i}‖²`` and the
+  centre update rule ``c_j ← c_j − α Δc_j`` with
   ``Δc_j = Σ_i δ(y_i = j)(c_j − x_i) / (1 + Σ_i δ(y_i = j))``.
 * FaceNet — Florian Schroff, Dmitry Kalenichenko, James Philbin. CVPR 2015.
-  arXiv:1503.03832. Catalog id ``facenet``. Eq. 3 the triplet loss
+  arXiv:1503.03832. Catalog id ``facenet``. The triplet loss
   ``Σ [‖f(a) − f(p)‖² − ‖f(a) − f(n)‖² + α]₊`` on L2-normalised
-  embeddings, α = 0.2, and Sec. 3.2's semi-hard negatives
+  embeddings, α = 0.2, and the semi-hard negatives of its triplet selection
   (``‖f(a) − f(p)‖² < ‖f(a) − f(n)‖²``, the closest such negative).
 
 Parameter count: each head holds one (classes × features) weight matrix
@@ -40,7 +40,7 @@ Deviations from the papers:
 * The heads return logits; the softmax cross-entropy is applied outside
   (``F.cross_entropy``), as the authors' code does.
 * Center loss is averaged over the batch (the authors' Caffe layer divides
-  by the batch size); the centres are a buffer updated by Eq. 4, not by
+  by the batch size); the centres are a buffer updated by the paper's rule, not by
   back-propagation.
 """
 
@@ -58,17 +58,17 @@ from .registry import Example, register_example, seeded
 
 @dataclass(frozen=True)
 class FaceLossConfig:
-    embedding_dim: int = 512  # ArcFace Sec. 3: 512-D embedding
-    arcface_scale: float = 64.0  # ArcFace Sec. 3.2: s = 64
-    arcface_margin: float = 0.5  # ArcFace Sec. 3.2: m = 0.5
-    cosface_scale: float = 64.0  # CosFace Sec. 4.1: s = 64
-    cosface_margin: float = 0.35  # CosFace Sec. 4.1: m = 0.35
-    sphereface_margin: int = 4  # SphereFace Sec. 4.1: m = 4
-    normface_scale: float = 16.0  # NormFace Sec. 3.3 learns s; this is its starting value here
-    center_alpha: float = 0.5  # Center loss Sec. 4.1: α = 0.5 (centre learning rate)
-    center_weight: float = 0.003  # Center loss Sec. 4.1: λ = 0.003
-    triplet_margin: float = 0.2  # FaceNet Sec. 3: α = 0.2
-    facenet_dim: int = 128  # FaceNet Sec. 3: 128-D embedding
+    embedding_dim: int = 512  # ArcFace experiments: 512-D embedding
+    arcface_scale: float = 64.0  # ArcFace experiments: s = 64
+    arcface_margin: float = 0.5  # ArcFace experiments: m = 0.5
+    cosface_scale: float = 64.0  # CosFace experiments: s = 64
+    cosface_margin: float = 0.35  # CosFace experiments: m = 0.35
+    sphereface_margin: int = 4  # SphereFace experiments: m = 4
+    normface_scale: float = 16.0  # NormFace learns s; this is its starting value here
+    center_alpha: float = 0.5  # Center loss experiments: α = 0.5 (centre learning rate)
+    center_weight: float = 0.003  # Center loss experiments: λ = 0.003
+    triplet_margin: float = 0.2  # FaceNet experiments: α = 0.2
+    facenet_dim: int = 128  # FaceNet: 128-D embedding
 
 
 # --------------------------------------------------------------------- the shared block
@@ -186,7 +186,7 @@ class SphereFaceHead(nn.Module):
 
 # --------------------------------------------------------------------- center loss
 class CenterLoss(nn.Module):
-    """L_C = ½ mean_i ‖x_i − c_{y_i}‖²; centres (K, D) are updated by Eq. 4 via ``update``."""
+    """L_C = ½ mean_i ‖x_i − c_{y_i}‖²; centres (K, D) are updated by the paper's rule via ``update``."""
 
     def __init__(self, num_classes: int, feature_dim: int, alpha: float = FaceLossConfig.center_alpha) -> None:
         super().__init__()
@@ -198,7 +198,7 @@ class CenterLoss(nn.Module):
 
     @torch.no_grad()
     def update(self, features: torch.Tensor, labels: torch.Tensor) -> None:
-        """Eq. 4: c_j ← c_j − α Σ_{i: y_i = j}(c_j − x_i) / (1 + n_j)."""
+        """Centre update: c_j ← c_j − α Σ_{i: y_i = j}(c_j − x_i) / (1 + n_j)."""
         k = self.centers.shape[0]
         counts = torch.bincount(labels, minlength=k).to(features.dtype)
         sums = torch.zeros_like(self.centers).index_add_(0, labels, features.detach())
@@ -209,7 +209,7 @@ class CenterLoss(nn.Module):
 # --------------------------------------------------------------------- FaceNet
 def triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
                  margin: float = FaceLossConfig.triplet_margin) -> torch.Tensor:
-    """Eq. 3: mean over triplets of [‖a − p‖² − ‖a − n‖² + α]₊ (embeddings expected L2-normalised)."""
+    """Triplet loss: mean over triplets of [‖a − p‖² − ‖a − n‖² + α]₊ (embeddings expected L2-normalised)."""
     d_ap = ((anchor - positive) ** 2).sum(dim=1)
     d_an = ((anchor - negative) ** 2).sum(dim=1)
     return F.relu(d_ap - d_an + margin).mean()

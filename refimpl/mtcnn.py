@@ -5,7 +5,7 @@ Letters 2016. arXiv:1604.02878. Catalog id: ``mtcnn``.
 
 Implemented:
 
-* Sec. II-A / Fig. 2, the three stages with the authors' layer
+* Sec. II-A–B / Fig. 2, the three stages with the authors' layer
   configurations (Caffe models, as ported to PyTorch by timesler/facenet-pytorch
   ``models/mtcnn.py``): P-Net, a fully convolutional 12 × 12 proposal net
   (3×3 conv 10, 2×2 max-pool, 3×3 conv 16, 3×3 conv 32, 1×1 heads for face
@@ -22,7 +22,7 @@ Implemented:
   ``w = x2 − x1 + 1``, squaring of boxes, and non-maximum suppression with
   the "Union" (IoU) and "Min" overlap measures, per scale (0.5) and across
   scales (0.7), then R-Net and O-Net refinement (``detect_faces``).
-* Sec. II-B, the multi-task loss ``min Σ_i Σ_j α_j β_i^j L_i^j`` with
+* Sec. II-C, the multi-task loss ``min Σ_i Σ_j α_j β_i^j L_i^j`` with
   cross-entropy for face / non-face, Euclidean losses for boxes and
   landmarks, the sample-type indicators β (classification on positives and
   negatives, boxes on positives and part faces, landmarks on landmark
@@ -61,8 +61,8 @@ class MTCNNConfig:
     nms_scale: float = 0.5  # P-Net NMS within a scale
     nms_thresholds: tuple[float, float, float] = (0.7, 0.7, 0.7)  # across scales, after R-Net, after O-Net ("Min")
     ohem_ratio: float = 0.7  # Sec. II-C: keep the top 70 % of the classification losses
-    weights_pr: tuple[float, float, float] = (1.0, 0.5, 0.5)  # Sec. II-B: α for P-Net and R-Net
-    weights_o: tuple[float, float, float] = (1.0, 0.5, 1.0)  # Sec. II-B: α for O-Net
+    weights_pr: tuple[float, float, float] = (1.0, 0.5, 0.5)  # Sec. II-C: α for P-Net and R-Net
+    weights_o: tuple[float, float, float] = (1.0, 0.5, 1.0)  # Sec. II-C: α for O-Net
 
 
 # --------------------------------------------------------------------- networks
@@ -262,14 +262,14 @@ def detect_faces(image: torch.Tensor, pnet: PNet, rnet: RNet, onet: ONet,
 
 
 # --------------------------------------------------------------------- training loss
-POSITIVE, NEGATIVE, PART, LANDMARK = 1, 0, -1, -2  # sample types (Sec. III-A training data)
+POSITIVE, NEGATIVE, PART, LANDMARK = 1, 0, -1, -2  # sample types of the training data
 
 
 def mtcnn_loss(cls_logits: torch.Tensor, box_pred: torch.Tensor, sample_type: torch.Tensor, box_gt: torch.Tensor,
                landmark_pred: torch.Tensor | None = None, landmark_gt: torch.Tensor | None = None,
                weights: tuple[float, float, float] = MTCNNConfig.weights_pr,
                ohem_ratio: float = MTCNNConfig.ohem_ratio) -> torch.Tensor:
-    """Eq. 4: Σ_j α_j mean over the samples with β^j = 1 of L^j, with hard mining on L^det.
+    """Sec. II-C: Σ_j α_j mean over the samples with β^j = 1 of L^j, with hard mining on L^det.
 
     Face/non-face CE on positives and negatives (top ``ohem_ratio`` of them);
     squared-error box loss on positives and part faces; squared-error

@@ -49,8 +49,8 @@ from .registry import Example, register_example, seeded
 
 @dataclass(frozen=True)
 class PFLDConfig:
-    num_landmarks: int = 98  # WFLW: 98 landmarks (Sec. 4.1)
-    image_size: int = 112  # Sec. 3: 112 × 112 input
+    num_landmarks: int = 98  # WFLW: 98 landmarks
+    image_size: int = 112  # 112 × 112 input
     width: int = 64  # stem and stage-3 channels (port: 64)
     mid_width: int = 128  # stage-4/5 channels (port: 128)
     low_width: int = 16  # conv6_1 output, the 14 × 14 scale (port: 16)

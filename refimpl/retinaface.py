@@ -6,7 +6,8 @@ Zafeiriou. arXiv:1905.00641 (2019; CVPR 2020). Catalog id: ``retinaface``.
 Implemented, following the paper and the widely used PyTorch port
 (biubug6/Pytorch_Retinaface, its MobileNet-0.25 configuration ``cfg_mnet``):
 
-* Sec. 4.2, anchors: square priors of two sizes per pyramid level at
+* Anchors as in the port's ``cfg_mnet`` (the paper's ResNet model puts
+  three scales on each of P2–P6): square priors of two sizes per level at
   strides 8, 16, 32 (sizes 16/32, 64/128, 256/512 on a 640 × 640 input:
   80² · 2 + 40² · 2 + 20² · 2 = 16,800 anchors), centred on each cell,
   in normalised (cx, cy, w, h).
@@ -20,7 +21,7 @@ Implemented, following the paper and the widely used PyTorch port
   at most 7 negatives per positive), smooth-L1 boxes on positives
   (weighted by 2, the port's ``loc_weight``), smooth-L1 landmarks on
   positives that have annotated landmarks.
-* Sec. 4.2's network on MobileNet-0.25: three backbone levels
+* The port's light network on MobileNet-0.25: three backbone levels
   (stride 8/16/32), a top-down FPN (1 × 1 laterals, nearest up-sampling,
   3 × 3 merges), one SSH context module per level (3 × 3 branch with half
   the channels, 5 × 5 and 7 × 7 receptive fields from stacked 3 × 3 convs

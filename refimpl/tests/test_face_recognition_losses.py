@@ -103,7 +103,7 @@ def test_sphereface_scales_by_the_feature_norm_and_lambda_recovers_softmax() -> 
     torch.testing.assert_close(head(x, LABELS, lam=1e7), x.norm(dim=1)[:, None] * cos, atol=1e-4, rtol=1e-4)
 
 
-def test_center_loss_is_zero_at_the_centres_and_update_follows_eq4() -> None:
+def test_center_loss_is_zero_at_the_centres_and_update_follows_the_rule() -> None:
     loss = CenterLoss(3, 2, alpha=0.5)
     loss.centers.copy_(torch.tensor([[0.0, 0.0], [1.0, 1.0], [2.0, -1.0]]))
     labels = torch.tensor([2, 0, 2])
