@@ -241,15 +241,15 @@ def face_margin_heads() -> Example:
         "embed": nn.Linear(10, 8),
         "arcface": ArcMarginHead(8, 5), "cosface": CosFaceHead(8, 5),
         "normface": NormFaceHead(8, 5), "sphereface": SphereFaceHead(8, 5),
+        "center": CenterLoss(5, 8),  # no parameters: its centres are a buffer
     })
-    center = CenterLoss(5, 8)
     x = torch.randn(4, 10, generator=g)
     labels = torch.tensor([0, 2, 4, 2])
 
     def run(m: nn.ModuleDict, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        f = m["embed"](x)
-        logits = [m[name](f, labels) for name in ("arcface", "cosface", "normface", "sphereface")]
-        loss = sum(F.cross_entropy(lg, labels) for lg in logits) + FaceLossConfig.center_weight * center(f, labels)
+        f, y = m["embed"](x), labels.to(x.device)
+        logits = [m[name](f, y) for name in ("arcface", "cosface", "normface", "sphereface")]
+        loss = sum(F.cross_entropy(lg, y) for lg in logits) + FaceLossConfig.center_weight * m["center"](f, y)
         return (*logits, loss)
 
     return Example(model=model, inputs=(x,), output_shapes=((4, 5),) * 4 + ((),), run=run)
@@ -263,9 +263,9 @@ def facenet_triplets() -> Example:
     labels = torch.tensor([0, 0, 1, 1, 2, 2])
 
     def run(m: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        emb = F.normalize(m(x), dim=1)
+        emb, y = F.normalize(m(x), dim=1), labels.to(x.device)
         a, p = emb[0::2], emb[1::2]
-        neg = semi_hard_negatives(a, p, emb, labels, labels[0::2])
+        neg = semi_hard_negatives(a, p, emb, y, y[0::2])
         return triplet_loss(a, p, emb[neg], margin=1.0)
 
     return Example(model=model, inputs=(x,), output_shapes=((),), run=run)

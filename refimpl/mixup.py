@@ -87,8 +87,9 @@ def mixup_classifier() -> Example:
     lam, index = sample_mixup(4, alpha=1.0, generator=g)
 
     def run(m: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        x_mix, y_mix = mixup(x, y, lam, index, num_classes=5)
+        y_d, index_d = y.to(x.device), index.to(x.device)
+        x_mix, y_mix = mixup(x, y_d, lam, index_d, num_classes=5)
         logits = m(x_mix)
-        return logits, mixup_loss(logits, y, lam, index), soft_cross_entropy(logits, y_mix)
+        return logits, mixup_loss(logits, y_d, lam, index_d), soft_cross_entropy(logits, y_mix)
 
     return Example(model=model, inputs=(x,), output_shapes=((4, 5), (), ()), run=run)

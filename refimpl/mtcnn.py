@@ -303,12 +303,13 @@ def mtcnn_training_step() -> Example:
     crop48 = torch.rand(4, 3, 48, 48, generator=g)
 
     def run(m: nn.ModuleDict, c12: torch.Tensor, c24: torch.Tensor, c48: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        t, b_gt, l_gt = types.to(c12.device), box_gt.to(c12.device), lm_gt.to(c12.device)
         p_cls, p_box = m["pnet"](c12)
         r_cls, r_box = m["rnet"](c24)
         o_cls, o_box, o_lm = m["onet"](c48)
-        loss = (mtcnn_loss(p_cls.flatten(1), p_box.flatten(1), types, box_gt)
-                + mtcnn_loss(r_cls, r_box, types, box_gt)
-                + mtcnn_loss(o_cls, o_box, types, box_gt, o_lm, lm_gt, MTCNNConfig.weights_o))
+        loss = (mtcnn_loss(p_cls.flatten(1), p_box.flatten(1), t, b_gt)
+                + mtcnn_loss(r_cls, r_box, t, b_gt)
+                + mtcnn_loss(o_cls, o_box, t, b_gt, o_lm, l_gt, MTCNNConfig.weights_o))
         return p_cls, r_box, o_lm, loss
 
     return Example(model=model, inputs=(crop12, crop24, crop48),

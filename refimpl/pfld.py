@@ -173,7 +173,8 @@ def pfld_training_step() -> Example:
     def run(m: nn.ModuleDict, face: torch.Tensor) -> tuple[torch.Tensor, ...]:
         features, landmarks = m["backbone"](face)
         angles = m["aux"](features)
-        loss, _ = pfld_loss(landmarks, lm_gt, angles, ang_gt, attrs)
+        dev = face.device
+        loss, _ = pfld_loss(landmarks, lm_gt.to(dev), angles, ang_gt.to(dev), attrs.to(dev))
         return landmarks, angles, loss
 
     return Example(model=model, inputs=(face,), output_shapes=((2, 10), (2, 3), ()), run=run,

@@ -278,7 +278,8 @@ def retinaface_training_step() -> Example:
 
     def run(m: RetinaFace, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
         loc, conf, landm = m(image)
-        return loc, conf, landm, multibox_loss(loc, conf, landm, loc_t, conf_t, landm_t)
+        dev = image.device
+        return loc, conf, landm, multibox_loss(loc, conf, landm, loc_t.to(dev), conf_t.to(dev), landm_t.to(dev))
 
     return Example(model=model, inputs=(image,), output_shapes=((2, 168, 4), (2, 168, 2), (2, 168, 10), ()), run=run)
 
@@ -291,6 +292,7 @@ def retinaface_decode() -> Example:
     landm = torch.randn(priors.shape[0], 10, generator=g, requires_grad=True)
 
     def run(_m: nn.Module, loc: torch.Tensor, landm: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return decode(loc, priors), decode_landmarks(landm, priors)
+        p = priors.to(loc.device)
+        return decode(loc, p), decode_landmarks(landm, p)
 
     return Example(model=nn.Module(), inputs=(loc, landm), output_shapes=((42, 4), (42, 10)), run=run)
