@@ -1,0 +1,137 @@
+"""NormFace, SphereFace, CosFace, ArcFace, center loss, FaceNet: the defining claims."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from refimpl.face_recognition_losses import (
+    ArcMarginHead,
+    CenterLoss,
+    CosFaceHead,
+    FaceLossConfig,
+    NormFaceHead,
+    SphereFaceHead,
+    arc_margin_target,
+    cosine_logits,
+    semi_hard_negatives,
+    sphereface_psi,
+    triplet_loss,
+)
+
+LABELS = torch.tensor([0, 3, 1, 3, 2, 0])
+
+
+def _feats() -> torch.Tensor:
+    return torch.randn(6, 16) * 3
+
+
+def test_arcface_margin_lowers_only_the_target_logit(device: torch.device) -> None:
+    head = ArcMarginHead(16, 4).to(device)
+    x, y = _feats().to(device), LABELS.to(device)
+    logits = head(x, y)
+    plain = 64.0 * cosine_logits(x, head.weight)
+    target = y[:, None] == torch.arange(4, device=device)[None, :]
+    torch.testing.assert_close(logits[~target], plain[~target], atol=1e-4, rtol=1e-5)
+    assert (logits[target] < plain[target]).all()
+
+
+def test_arcface_target_is_s_cos_theta_plus_m_in_range() -> None:
+    # θ + m ≤ π: the target logit is exactly s cos(θ + m) (Eq. 3).
+    theta = torch.tensor([0.0, 0.3, 1.0, 2.0, math.pi - 0.5 - 1e-3])
+    target = arc_margin_target(theta.cos(), 0.5)
+    torch.testing.assert_close(target, (theta + 0.5).cos(), atol=1e-5, rtol=1e-5)
+    head = ArcMarginHead(2, 2)
+    with torch.no_grad():
+        head.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+    x = torch.tensor([[math.cos(0.7), math.sin(0.7)]]) * 5  # θ_0 = 0.7 rad from class 0
+    torch.testing.assert_close(head(x, torch.tensor([0]))[0, 0], torch.tensor(64.0 * math.cos(1.2)))
+
+
+def test_arcface_fallback_keeps_the_target_decreasing_in_theta() -> None:
+    # Beyond θ = π − m, cos(θ + m) would rise again; the fallback cos θ − m sin m keeps it falling.
+    theta = torch.linspace(0, math.pi, 200)
+    target = arc_margin_target(theta.cos(), 0.5)
+    assert (target[1:] <= target[:-1] + 1e-6).all()
+    raw = (theta + 0.5).cos()
+    assert not (raw[1:] <= raw[:-1] + 1e-6).all()
+    torch.testing.assert_close(arc_margin_target(torch.tensor([-1.0]), 0.5), torch.tensor([-1 - 0.5 * math.sin(0.5)]))
+    easy = arc_margin_target(torch.tensor([-0.3, 0.6]), 0.5, easy_margin=True)
+    torch.testing.assert_close(easy, torch.tensor([-0.3, math.cos(math.acos(0.6) + 0.5)]))
+
+
+def test_cosface_subtracts_exactly_s_times_m_from_the_target() -> None:
+    torch.manual_seed(1)
+    cos_head = CosFaceHead(16, 4)
+    norm_head = NormFaceHead(16, 4, scale=64.0, learn_scale=False)
+    norm_head.weight = cos_head.weight
+    x = _feats()
+    diff = norm_head(x) - cos_head(x, LABELS)
+    expected = torch.zeros(6, 4)
+    expected[torch.arange(6), LABELS] = 64.0 * 0.35
+    torch.testing.assert_close(diff, expected, atol=1e-4, rtol=0)
+
+
+def test_normalised_logits_are_bounded_by_the_scale() -> None:
+    head = NormFaceHead(16, 4, scale=10.0)
+    x = _feats() * 1000  # feature norm does not matter after normalisation
+    logits = head(x)
+    assert logits.abs().max() <= 10.0 + 1e-4
+    torch.testing.assert_close(logits, head(x / 1000))
+    assert isinstance(head.scale, torch.nn.Parameter)  # s is learned
+
+
+def test_sphereface_psi_is_the_monotone_extension_of_cos_m_theta() -> None:
+    theta = torch.linspace(0, math.pi, 401)
+    psi = sphereface_psi(theta.cos(), 4)
+    assert (psi[1:] <= psi[:-1] + 1e-4).all()
+    small = theta < math.pi / 4
+    torch.testing.assert_close(psi[small], (4 * theta[small]).cos(), atol=1e-4, rtol=0)
+    torch.testing.assert_close(psi[[0, -1]], torch.tensor([1.0, -7.0]), atol=1e-4, rtol=0)  # ψ(π) = 1 − 2m
+
+
+def test_sphereface_scales_by_the_feature_norm_and_lambda_recovers_softmax() -> None:
+    head = SphereFaceHead(16, 4)
+    x = _feats()
+    cos = cosine_logits(x, head.weight)
+    logits = head(x, LABELS)
+    non_target = torch.ones(6, 4, dtype=torch.bool)
+    non_target[torch.arange(6), LABELS] = False
+    torch.testing.assert_close(logits[non_target], (x.norm(dim=1)[:, None] * cos)[non_target], atol=1e-4, rtol=1e-5)
+    # λ → ∞ anneals A-Softmax back to the (weight-normalised) softmax.
+    torch.testing.assert_close(head(x, LABELS, lam=1e7), x.norm(dim=1)[:, None] * cos, atol=1e-4, rtol=1e-4)
+
+
+def test_center_loss_is_zero_at_the_centres_and_update_follows_the_rule() -> None:
+    loss = CenterLoss(3, 2, alpha=0.5)
+    loss.centers.copy_(torch.tensor([[0.0, 0.0], [1.0, 1.0], [2.0, -1.0]]))
+    labels = torch.tensor([2, 0, 2])
+    assert loss(loss.centers[labels], labels).item() == 0.0
+    x = torch.tensor([[4.0, -1.0], [0.0, 2.0], [2.0, 1.0]])
+    # ½ mean(‖x − c‖²) = ½ (4 + 4 + 4) / 3 = 2
+    assert loss(x, labels).item() == 2.0
+    loss.update(x, labels)
+    # class 2: Δ = ((c − x0) + (c − x2)) / (1 + 2) = ((−2, 0) + (0, −2)) / 3; c ← c − 0.5 Δ
+    torch.testing.assert_close(loss.centers[2], torch.tensor([2 + 1 / 3, -1 + 1 / 3]))
+    torch.testing.assert_close(loss.centers[0], torch.tensor([0.0, 0.5]))  # Δ = (0, −2)/2
+    torch.testing.assert_close(loss.centers[1], torch.tensor([1.0, 1.0]))  # no sample: unchanged
+
+
+def test_triplet_loss_is_zero_once_the_margin_is_satisfied() -> None:
+    a = torch.tensor([[1.0, 0.0]])
+    p = torch.tensor([[0.9, 0.1]])  # ‖a − p‖² = 0.02
+    far = torch.tensor([[0.0, 1.0]])  # ‖a − n‖² = 2 > 0.02 + 0.2
+    near = torch.tensor([[0.95, 0.0]])  # ‖a − n‖² = 0.0025
+    assert triplet_loss(a, p, far, FaceLossConfig().triplet_margin).item() == 0.0
+    torch.testing.assert_close(triplet_loss(a, p, near), torch.tensor(0.02 - 0.0025 + 0.2))
+
+
+def test_semi_hard_negative_is_the_closest_one_farther_than_the_positive() -> None:
+    a = torch.tensor([[0.0, 0.0]])
+    p = torch.tensor([[1.0, 0.0]])  # d_ap = 1
+    cands = torch.tensor([[0.5, 0.0], [1.2, 0.0], [2.0, 0.0], [1.1, 0.0]])  # d² = 0.25, 1.44, 4, 1.21
+    cand_labels = torch.tensor([1, 1, 1, 0])  # the last one shares the anchor's identity
+    assert semi_hard_negatives(a, p, cands, cand_labels, torch.tensor([0])).tolist() == [1]
+    # No negative beyond the positive: fall back to the farthest negative.
+    assert semi_hard_negatives(a, p * 10, cands, cand_labels, torch.tensor([0])).tolist() == [2]
