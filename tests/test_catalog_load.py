@@ -99,3 +99,10 @@ def test_emitted_entries_parse_back_identically(write_catalog):
         text = entry_to_yaml(entry.data)
         assert parse_entry_text(text) == entry.data
         assert '"1703.06868"' in text or "arxiv" not in text  # arXiv ids always quoted
+
+
+def test_a_comment_line_inside_notes_stays_in_its_entry():
+    text = HEADER + "  - id: a\n    notes:\n      en: |\n        text\n        # heading at the end\n\n  # between entries\n" + TRICK
+    first = catalog_blocks.split(text).blocks[0]
+    assert first.text.endswith("# heading at the end\n")
+    assert first.parse()["notes"]["en"] == "text\n# heading at the end\n"

@@ -80,6 +80,7 @@ def test_english_query_never_loads_the_chinese_dictionary(searcher: Searcher) ->
         FIXTURE.read_text(encoding="utf-8"),
         "entries:\n- id: a\n  x: 1   \n\n\n- id: b\n  y: 2\n\nfoo: 1\n",
         "version: 1\nentries:\n  - id: a\n    n: |\n      t\n\n      u\n  # c\n  - id: b\n",
+        "entries:\n  - id: a\n    n: |\n      text\n      # a markdown heading ends the notes\n\n# between\n  - id: b\n",
         "entries: []\n",
         "tags: {}\n",
     ],

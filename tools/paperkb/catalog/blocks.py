@@ -50,6 +50,12 @@ class Layout:
         return (self.entries_line or len(self.lines)) + 1
 
 
+def _between_entries(line: str, item_indent: str) -> bool:
+    """Blank, or a comment no deeper than the items (deeper ones are entry content)."""
+    stripped = line.lstrip()
+    return not stripped or (stripped.startswith("#") and len(line) - len(stripped) <= len(item_indent))
+
+
 def digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
@@ -81,7 +87,7 @@ def split(text: str) -> Layout:
     blocks = []
     for i, start in enumerate(starts):
         stop = starts[i + 1] if i + 1 < len(starts) else end
-        while stop - 1 > start and (not lines[stop - 2].strip() or lines[stop - 2].lstrip().startswith("#")):
+        while stop - 1 > start and _between_entries(lines[stop - 2], indent or ""):
             stop -= 1  # blank lines and comments between entries belong to no block
         block_text = "".join(lines[start - 1 : stop - 1])
         blocks.append(Block(start, stop, block_text, digest(block_text)))

@@ -53,10 +53,18 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def _content_end(chunk: bytes) -> int:
-    """Length of ``chunk`` without the blank lines at its end (they belong to no block)."""
-    last = len(chunk.rstrip())
-    newline = chunk.find(b"\n", last)
+def _content_end(chunk: bytes, item_indent: int) -> int:
+    """Length of ``chunk`` without the blank lines, and the comments no deeper than the
+    items, at its end: they belong to no block (as in :func:`paperkb.catalog.blocks.split`)."""
+    body = chunk.rstrip()
+    while True:
+        line_start = body.rfind(b"\n") + 1
+        line = body[line_start:]
+        stripped = line.lstrip()
+        if line_start == 0 or not stripped.startswith(b"#") or len(line) - len(stripped) > item_indent:
+            break
+        body = body[:line_start].rstrip()
+    newline = chunk.find(b"\n", len(body))
     return len(chunk) if newline < 0 else newline + 1
 
 
@@ -79,7 +87,7 @@ def scan(data: bytes) -> Scan:
     for i, start in enumerate(starts):
         stop = starts[i + 1] if i + 1 < len(starts) else body_end
         chunk = data[start:stop]
-        end = start + _content_end(chunk)
+        end = start + _content_end(chunk, len(first.group(1)))
         blocks.append(RawBlock(line, start, end, _digest(data[start:end])))
         line += chunk.count(b"\n")
     return Scan(data, data[: key.start()], blocks)
