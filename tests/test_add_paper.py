@@ -322,6 +322,13 @@ def test_duplicates_are_refused_naming_the_entry_and_line(repo: Path, argv: list
     assert catalog.read_bytes() == before
 
 
+def test_a_known_arxiv_id_is_refused_before_any_lookup(repo: Path) -> None:
+    fetch = Recorder(ATOM)
+    rc, _, err = run(["arXiv:1703.06868v1", "--no-input"], catalog=repo / "catalog.yaml", fetch=fetch)
+    assert rc == 1 and "entry 'adain' already has arXiv 1703.06868" in err
+    assert fetch.calls == []
+
+
 def test_duplicate_doi_is_refused_whatever_its_case(repo: Path) -> None:
     catalog = repo / "catalog.yaml"
     rc, _, err = run(["10.1109/CVPR.2017.632", "--no-input", "--title", "pix2pix"], catalog=catalog)
@@ -480,7 +487,7 @@ def test_dry_run_prints_entry_and_diff_and_writes_nothing(repo: Path) -> None:
     assert rc == 0, err
     n = len(before.decode().splitlines())
     assert "  - id: nerf\n" in out and f"@@ -{n - 2},3 +{n - 2}," in out and "+  - id: nerf\n" in out
-    assert "would write refimpl/nerf.py" in out
+    assert "would create refimpl/nerf.py" in out and "would edit refimpl/__init__.py" in out
     assert catalog.read_bytes() == before and (repo / "refimpl" / "__init__.py").read_bytes() == init
     assert not (repo / "refimpl" / "nerf.py").exists()
 

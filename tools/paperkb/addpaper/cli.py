@@ -160,6 +160,14 @@ def run(args: argparse.Namespace, *, fetch: arxiv.Fetch, prompter: prompts.Promp
             raise Failure(f"--new-tag {tag.slug}: both labels (English and Chinese) are needed")
     known = {**head.tags, **new_tags}
 
+    stat = catalog.stat()
+    summaries = summary.load_summaries(catalog, cache_dir)
+    if identifier is not None and not args.merge:  # refuse a known paper before any lookup
+        probe = {"links": {"arxiv": identifier.value}} if identifier.kind == "arxiv" else {"doi": identifier.value}
+        found = insert.find_duplicate(probe, summaries)
+        if found:
+            raise Failure(insert.duplicate_message(catalog, *found))
+
     meta = None
     if identifier is not None and not args.offline:
         try:
@@ -185,8 +193,6 @@ def run(args: argparse.Namespace, *, fetch: arxiv.Fetch, prompter: prompts.Promp
     doi = args.doi or (identifier.value if identifier and identifier.kind == "doi" else None)
     doi = doi or (meta.doi if meta else None)
 
-    stat = catalog.stat()
-    summaries = summary.load_summaries(catalog, cache_dir)
     existing_ids = {s.id for s in summaries}
     proposed = ids.propose_id(title, existing_ids, year, meta.abstract if meta else None)
     entry_id = args.entry_id or prompter.ask("Catalog id", proposed)
@@ -247,8 +253,10 @@ def run(args: argparse.Namespace, *, fetch: arxiv.Fetch, prompter: prompts.Promp
         print(outcome.entry_text, end="", file=out)
         print(outcome.diff, end="", file=out)
         if side_files is not None:
-            for path in side_files.render():
-                print(f"would write {path.relative_to(repo_root)}", file=out)
+            for path in side_files.files:
+                print(f"would create {path.relative_to(repo_root)}", file=out)
+            for path in side_files.edits:
+                print(f"would edit {path.relative_to(repo_root)}", file=out)
         print(f"{catalog}: dry run, nothing written", file=err)
         return 0
     if outcome.action == "unchanged":

@@ -141,6 +141,13 @@ def find_duplicate(
     return None
 
 
+def duplicate_message(path: Path, why: str, existing: summary.EntrySummary) -> str:
+    return (
+        f"{path}:{existing.line}: entry '{existing.id}' already has {why}; "
+        f"not added (--merge adds the new notes and sources to '{existing.id}')"
+    )
+
+
 def _id_taken(entry_id: str, summaries: Iterable[summary.EntrySummary]) -> summary.EntrySummary | None:
     return next((s for s in summaries if s.id == entry_id), None)
 
@@ -433,11 +440,7 @@ def add_entry(
             duplicate = find_duplicate(entry, summaries)
             if duplicate and not merge:
                 why, existing = duplicate
-                raise Duplicate(
-                    f"{path}:{existing.line}: entry '{existing.id}' already has {why}; "
-                    f"not added (--merge adds the new notes and sources to '{existing.id}')",
-                    existing,
-                )
+                raise Duplicate(duplicate_message(path, why, existing), existing)
             if merge and duplicate is None:
                 raise AddError(f"{path}: --merge: no entry has this arXiv id, DOI or title; nothing to merge into")
             if merge:
