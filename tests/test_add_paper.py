@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from paperkb import paths
-from paperkb.addpaper import arxiv, cli, crossref, ids, insert, scaffold, splice
+from paperkb.addpaper import arxiv, cli, crossref, ids, insert, prompts, scaffold, splice
 from paperkb.catalog import blocks, catalog_from_text, read_catalog, summary, validate
 from paperkb.catalog.atomic import catalog_lock
 from paperkb.catalog.validate import pending_entries, validate_entry
@@ -417,10 +417,17 @@ TAGS_LAST = "version: 1\n\nentries:\n" + _ENTRIES + "\n" + _HEAD[_HEAD.index("ta
 
 
 @pytest.mark.parametrize("full_check_bytes", [0, insert.FULL_CHECK_BYTES], ids=["fast-path", "full-check"])
-def test_comments_quoting_and_blank_lines_are_kept(tmp_path: Path, full_check_bytes: int) -> None:
+def test_comments_quoting_and_blank_lines_are_kept(tmp_path: Path, full_check_bytes: int,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     catalog = tmp_path / "catalog.yaml"
     catalog.write_text(COMMENTED, encoding="utf-8")
     summary.load_summaries(catalog, tmp_path / ".cache" / "paperkb")
+    if full_check_bytes == 0:  # the fast path reads the head and the tail, never splits the whole text
+
+        def whole_split(text: str) -> None:
+            raise AssertionError("the fast path split the whole catalog")
+
+        monkeypatch.setattr(blocks, "split", whole_split)
     entry = {"id": "third", "kind": "trick", "title": "Third: with a colon", "tags": ["loss"], "status": "unread",
              "refimpl": {"none": "a habit"}, "sources": ["manual"], "added": "2026-11-23"}
     outcome = insert.add_entry(catalog, entry, repo_root=tmp_path, full_check_bytes=full_check_bytes)
@@ -502,6 +509,14 @@ def test_edit_opens_the_entry_and_uses_what_was_saved(fresh: Path) -> None:
     rc, _, err = run(["--no-input", "--edit", "--title", "Edited"], catalog=fresh, edit=editor)
     assert rc == 0, err
     assert seen[0].startswith("  - id: edited\n") and entries(fresh)[-1]["status"] == "reading"
+
+
+def test_edit_text_runs_the_editor_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    script = tmp_path / "editor.py"
+    script.write_text("import sys, pathlib\np = pathlib.Path(sys.argv[1])\np.write_text(p.read_text().upper())\n")
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    assert prompts.edit_text("status: unread\n") == "STATUS: UNREAD\n"
 
 
 def test_an_invalid_edit_writes_nothing(fresh: Path) -> None:
