@@ -81,3 +81,25 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = mkdocs_build(REPO_ROOT / "mkdocs.yml", site)
     assert result.returncode == 0, result.stderr
     return site
+
+
+ADD_PAPER_CATALOG = REPO_ROOT / "tests" / "fixtures" / "add_paper_catalog.yaml"
+MINIMAL_REFIMPL = ("registry.py", "conftest.py", "adain.py", "tests/test_adain.py", "tests/test_examples.py")
+
+
+def make_minimal_repo(root: Path) -> Path:
+    """A small copy of the repository layout (a 3-entry catalog, refimpl/ with AdaIN
+    only) for tools that write: tests never touch the real catalog or refimpl/."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "catalog.yaml").write_text(ADD_PAPER_CATALOG.read_text(encoding="utf-8"), encoding="utf-8")
+    for name in MINIMAL_REFIMPL:
+        target = root / "refimpl" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text((REPO_ROOT / "refimpl" / name).read_text(encoding="utf-8"), encoding="utf-8")
+    (root / "refimpl" / "__init__.py").write_text(
+        '"""Reference implementations."""\n\nfrom . import (  # noqa: F401\n    adain,\n)\n'
+        "from .registry import EXAMPLES, Example, register_example\n\n"
+        '__all__ = ["EXAMPLES", "Example", "register_example"]\n',
+        encoding="utf-8",
+    )
+    return root

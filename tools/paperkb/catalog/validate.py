@@ -9,17 +9,19 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlparse
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from .. import paths
 from . import refimpl_scan, yamlsafe
-from .model import STATUSES, Catalog, Entry
+from .model import STATUSES, Catalog, Entry, Tag
 
 MIN_YEAR = 1900
 URL_FIELDS = ("pdf", "code", "project", "video", "url")
@@ -183,7 +185,7 @@ def _check_metadata(catalog: Catalog, entry: Entry, report: Report) -> None:
         )
 
 
-def _check_refimpl(catalog: Catalog, report: Report, repo_root: Path) -> None:
+def _check_refimpl(catalog: Catalog, report: Report, repo_root: Path, *, orphans: bool = True) -> None:
     refimpl_dir = repo_root / "refimpl"
     referenced: set[str] = set()
     for entry in catalog.entries:
@@ -242,8 +244,10 @@ def _check_refimpl(catalog: Catalog, report: Report, repo_root: Path) -> None:
                 )
             if info.pending:
                 report.pending.append(target)
-    if not refimpl_dir.is_dir() or catalog.path.resolve().parent != repo_root.resolve():
-        return  # "every module is referenced" holds for the repository's own catalog only
+    if not orphans or not refimpl_dir.is_dir() or catalog.path.resolve().parent != repo_root.resolve():
+        # One entry alone cannot tell which modules nothing references, and "every module
+        # is referenced" holds for the repository's own catalog only.
+        return
     modules = refimpl_scan.paper_modules(refimpl_dir)
     infos = {}
     for module in modules:
@@ -293,3 +297,75 @@ def validate(catalog: Catalog, *, repo_root: Path | None = None, check_refimpl: 
         _check_refimpl(catalog, report, repo_root)
     report.errors.sort(key=lambda p: (str(p.path) != str(catalog.path), p.line))
     return report
+
+
+def validate_entry(
+    entry: Entry | dict,
+    *,
+    tags: Mapping[str, Tag],
+    path: Path = Path("catalog.yaml"),
+    repo_root: Path | None = None,
+    check_refimpl: bool = True,
+    line_offset: int = 0,
+) -> Report:
+    """The problems of ONE entry, without reading the rest of the catalog.
+
+    Runs the same checks, with the same messages, as :func:`validate` does for
+    an entry (schema, duplicate keys, tags, links, year, metadata, refimpl
+    targets); what needs every entry (unique ids, modules nothing references)
+    is the caller's job. ``entry`` may carry its YAML node (lines are then
+    relative to the parsed text, shifted by ``line_offset``).
+    """
+    if not isinstance(entry, Entry):
+        entry = Entry(entry if isinstance(entry, dict) else {}, 0, None)
+    entry = Entry(entry.data, 0, entry.node)
+    # A one-entry catalog whose root node points at the entry's node, so the
+    # catalog-wide checks find the entry's lines along ("entries", 0, ...).
+    root = None
+    if entry.node is not None:
+        mark = entry.node.start_mark
+        seq = SequenceNode("tag:yaml.org,2002:seq", [entry.node], mark, entry.node.end_mark)
+        key = ScalarNode("tag:yaml.org,2002:str", "entries", mark, mark)
+        root = MappingNode("tag:yaml.org,2002:map", [(key, seq)], mark, entry.node.end_mark)
+    catalog = Catalog(
+        path=path,
+        tags=dict(tags),
+        entries=[entry],
+        data={"tags": {}, "entries": [entry.data]},
+        node=root,
+        duplicate_keys=yamlsafe.find_duplicate_keys(root),
+    )
+    report = Report()
+    _check_duplicate_keys(catalog, report)
+    _check_schema(catalog, report)
+    _check_tags(catalog, entry, report)
+    _check_links(catalog, entry, report)
+    _check_year(catalog, entry, report, _dt.date.today().year)
+    _check_metadata(catalog, entry, report)
+    if check_refimpl:
+        _check_refimpl(catalog, report, repo_root or paths.REPO_ROOT, orphans=False)
+    if line_offset:
+        report.errors = [replace(p, line=p.line + line_offset) for p in report.errors]
+        report.warnings = [replace(p, line=p.line + line_offset) for p in report.warnings]
+    report.errors.sort(key=lambda p: p.line)
+    return report
+
+
+def pending_entries(catalog: Catalog, *, repo_root: Path | None = None) -> list[str]:
+    """Ids of entries whose refimpl module is a scaffold not implemented yet
+    (an example registered with ``pending=True``), in catalog order."""
+    repo_root = repo_root or paths.REPO_ROOT
+    pending: list[str] = []
+    for entry in catalog.entries:
+        for target in entry.refimpl_targets:
+            if not isinstance(target, str) or ":" not in target:
+                continue
+            module = repo_root / target.split(":", 1)[0]
+            try:
+                info = refimpl_scan.scan_module(module)
+            except (OSError, SyntaxError):
+                continue  # the validator reports it
+            if info.pending:
+                pending.append(entry.id)
+                break
+    return pending
