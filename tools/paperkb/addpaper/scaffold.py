@@ -158,7 +158,7 @@ def add_import(init_text: str, module: str) -> str:
     entry_line = f"    {module},  # noqa: F401\n"
     if len(imports) == 1 and imports[0].end_lineno != imports[0].lineno:  # from . import (\n a,\n b,\n)
         node = imports[0]
-        if "noqa" in lines[node.lineno - 1]:  # "from . import (  # noqa: F401" covers every name
+        if "noqa" in lines[node.lineno - 1]:  # one noqa on the opening line covers every name
             entry_line = f"    {module},\n"
         body = range(node.lineno, node.end_lineno - 1)  # 0-based indexes of the name lines
         at = next((i for i in body if _name_of(lines[i]) > module), node.end_lineno - 1)
