@@ -21,7 +21,6 @@ import dataclasses
 import difflib
 import io
 import json
-import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable
@@ -374,25 +373,8 @@ def _apply(data: bytes, splices: list[splice.Splice]) -> bytes:
 
 
 def _write_summary_cache(path: Path, cache_dir: Path, summaries: list[summary.EntrySummary]) -> None:
-    """Record the new file's summaries so the next add need not re-split it.
-
-    Same format and key (size, mtime) as :func:`paperkb.catalog.summary.load_summaries`.
-    """
-    stat = path.stat()
-    payload = {
-        "version": summary.CACHE_VERSION,
-        "size": stat.st_size,
-        "mtime_ns": stat.st_mtime_ns,
-        "entries": [vars(s) for s in summaries],
-    }
-    cache_file = summary._cache_file(path, cache_dir)
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, cache_file)
-    except OSError:
-        pass  # the cache is an optimisation: a read-only folder only costs speed
+    """Record the new file's summaries so the next add need not re-split it."""
+    summary.write_cache(path, cache_dir, summaries)
 
 
 # --------------------------------------------------------------------- the one entry point

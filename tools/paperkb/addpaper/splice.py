@@ -15,6 +15,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..catalog.atomic import replace_synced
+
 
 @dataclass(frozen=True)
 class Splice:
@@ -65,20 +67,13 @@ def splice_file(path: str | Path, splices: list[Splice]) -> None:
         os.fsync(fd)
         os.close(fd)
         fd = -1
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
+        replace_synced(tmp, path)
     except BaseException:
         if fd >= 0:
             os.close(fd)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def remove_stale_temps(path: str | Path) -> list[Path]:

@@ -95,17 +95,26 @@ def load_summaries(catalog: str | Path, cache_dir: str | Path | None = None) -> 
             result.append(EntrySummary(**{**old, "tags": tuple(old["tags"]), "line": block.start_line}))
         else:
             result.append(summarize(block.parse(), block.digest, block.start_line))
+    write_cache(catalog, cache_dir, result)
+    return result
+
+
+def write_cache(catalog: str | Path, cache_dir: str | Path | None, summaries: list[EntrySummary]) -> None:
+    """Record ``summaries`` as those of the catalog file as it is now (size, mtime)."""
+    catalog = Path(catalog)
+    cache_dir = Path(cache_dir) if cache_dir else paths.CACHE_DIR
+    stat = catalog.stat()
     payload = {
         "version": CACHE_VERSION,
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
-        "entries": [asdict(s) for s in result],
+        "entries": [asdict(s) for s in summaries],
     }
+    cache_file = _cache_file(catalog, cache_dir)
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, cache_file)
     except OSError:
-        pass  # a read-only checkout still works, just without the cache
-    return result
+        pass  # the cache is an optimisation: a read-only checkout only costs speed
