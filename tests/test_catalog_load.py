@@ -9,6 +9,7 @@ from conftest import GOOD_ENTRY, HEADER, REPO_ROOT
 from paperkb.bench.synth import write_synthetic_catalog
 from paperkb.catalog import CatalogError, catalog_from_text, load_catalog, read_catalog
 from paperkb.catalog import blocks as catalog_blocks
+from paperkb.catalog import summary as summary_module
 from paperkb.catalog.emit import entry_to_yaml, parse_entry_text
 from paperkb.catalog.summary import load_summaries, normalize_title
 
@@ -75,8 +76,12 @@ def test_summary_cache_reparses_only_changed_blocks(tmp_path, monkeypatch):
     assert len(first) == 50 and first[3].id == "synth-00003"
 
     parsed: list[int] = []
-    original = catalog_blocks.Block.parse
-    monkeypatch.setattr(catalog_blocks.Block, "parse", lambda self: parsed.append(self.start_line) or original(self))
+    original = summary_module._parse_for_summaries
+    monkeypatch.setattr(
+        summary_module,
+        "_parse_for_summaries",
+        lambda scanned, todo: parsed.extend(b.start_line for b in todo) or original(scanned, todo),
+    )
 
     assert load_summaries(path, cache) == first  # unchanged file: no parsing at all
     assert parsed == []
@@ -106,3 +111,29 @@ def test_a_comment_line_inside_notes_stays_in_its_entry():
     first = catalog_blocks.split(text).blocks[0]
     assert first.text.endswith("# heading at the end\n")
     assert first.parse()["notes"]["en"] == "text\n# heading at the end\n"
+
+
+def test_summaries_equal_a_full_parse_of_each_entry(write_catalog, tmp_path):
+    # Summaries skip the notes when parsing; they must still agree with the whole entry.
+    path = write_catalog(GOOD_ENTRY, "\n", TRICK)
+    catalog = read_catalog(path)
+    summaries = load_summaries(path, tmp_path / "cache")
+    for entry, s in zip(catalog.entries, summaries, strict=True):
+        assert (s.id, s.title, s.status, s.year, list(s.tags)) == (
+            entry.id, entry.title, entry.status, entry.year, entry.tags
+        )
+        assert s.arxiv == entry.links.get("arxiv") and s.line == entry.line
+
+
+def test_summaries_read_folded_titles_and_flow_links(write_catalog, tmp_path):
+    entry = GOOD_ENTRY.replace(
+        "    title: Arbitrary Style Transfer in Real-time with Adaptive Instance Normalization\n",
+        "    title: >-\n      Arbitrary Style Transfer\n\n      in Real-time\n",
+    ).replace(
+        '    links:\n      arxiv: "1703.06868"\n      code: https://github.com/xunhuang1995/AdaIN-style\n',
+        '    links: {arxiv: "1703.06868v2", code: "https://github.com/xunhuang1995/AdaIN-style"}\n',
+    )
+    path = write_catalog(entry)
+    (s,) = load_summaries(path, tmp_path / "cache")
+    assert s.title == read_catalog(path).entries[0].title == "Arbitrary Style Transfer\nin Real-time"
+    assert s.arxiv == "1703.06868" and s.tags == ("style-transfer",) and s.year == 2017

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import search as search_cli
 from paperkb.catalog import blocks
+from paperkb.catalog.scan import scan
 from paperkb.search import Filters, Searcher, glossary, index, zh
 from paperkb.search.engine import Engine, damerau_distance
 from paperkb.search.query import parse
 from paperkb.search.render import snippet
-from paperkb.search.scan import scan
 
 FIXTURE = Path(__file__).parent / "fixtures" / "search_catalog.yaml"
 

@@ -123,7 +123,7 @@ def test_recall_at_5_overall(searcher: Searcher) -> None:
 
 def test_clearly_better_than_grep(searcher: Searcher) -> None:
     """grep -i for the query in each entry's text, first five in file order."""
-    from paperkb.search.scan import scan
+    from paperkb.catalog.scan import scan
 
     scanned = scan(FIXTURE.read_bytes())
     entries = [(scanned.parse(b)["id"], scanned.text(b).casefold()) for b in scanned.blocks]

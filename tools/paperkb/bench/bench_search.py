@@ -115,9 +115,9 @@ def _cli_lines(work: Path) -> list[str]:
 def _in_process_lines(work: Path) -> list[str]:
     from whoosh.qparser import MultifieldParser
 
+    from ..catalog.scan import scan
     from ..search import Searcher, index
     from ..search.engine import PROSE_FIELDS
-    from ..search.scan import scan
 
     catalog = synth.write_synthetic_catalog(work / "catalog-10k.yaml", 10_000, seed=2)
     index_dir = work / "index-10k"

@@ -211,7 +211,7 @@ def _error(catalog: Path, line: int, entry: str, message: str) -> SearchIndexErr
 
 def _update(catalog: Path, index_dir: Path, rebuild: bool) -> UpdateReport:
     from ..catalog import yamlsafe
-    from .scan import scan
+    from ..catalog.scan import scan
 
     try:
         stat = catalog.stat()

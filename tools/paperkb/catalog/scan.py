@@ -13,8 +13,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from ..catalog import yamlsafe
-from ..catalog.blocks import Block
+from . import yamlsafe
+from .blocks import Block
 
 _ENTRIES_KEY = re.compile(rb"^entries:[ \t]*(?:#[^\n]*)?\r?$", re.M)
 _FIRST_ITEM = re.compile(rb"^([ \t]*)- ", re.M)
