@@ -35,7 +35,8 @@ def test_home_page_shows_counts(built_site):
     catalog = load_catalog(REPO_ROOT / "catalog.yaml")
     html = (built_site / "index.html").read_text(encoding="utf-8")
     assert "paperkb:counts" not in html
-    assert f"<td>{len(catalog.entries)}</td>" in html
+    assert f"<strong>{len(catalog.entries)}</strong> entries" in html
+    assert f"<strong>{len(catalog.papers)}</strong> papers" in html
 
 
 def test_search_index_segments_chinese(built_site):

@@ -7,8 +7,10 @@ COUNTS_MARKER = "<!-- paperkb:counts -->"
 
 def render_counts(counts: dict[str, int]) -> str:
     return (
-        "| Entries | Papers | Tricks | Tags | Read | Reading | Unread | With refimpl |\n"
-        "|---|---|---|---|---|---|---|---|\n"
-        f"| {counts['entries']} | {counts['papers']} | {counts['tricks']} | {counts['tags']} "
-        f"| {counts['read']} | {counts['reading']} | {counts['unread']} | {counts['with_refimpl']} |\n"
+        '<div class="pkb-counts" markdown>\n\n'
+        f"**{counts['entries']}** entries: **{counts['papers']}** papers and **{counts['tricks']}** tricks "
+        f"in **{counts['tags']}** tags · "
+        f"**{counts['read']}** read, **{counts['reading']}** reading, **{counts['unread']}** unread · "
+        f"**{counts['with_refimpl']}** with a tested reference implementation\n\n"
+        "</div>\n"
     )
