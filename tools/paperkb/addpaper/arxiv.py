@@ -108,11 +108,15 @@ def parse_atom(data: bytes, arxiv_id: str) -> PaperMeta:
     )
 
 
-def lookup_arxiv(arxiv_id: str, fetch: Fetch = urllib_fetch, timeout: float = DEFAULT_TIMEOUT_S) -> PaperMeta:
+def fetch_or_fail(fetch: Fetch, url: str, timeout: float) -> bytes:
+    """Call ``fetch``; any failure becomes :class:`LookupFailed` (the caller falls back)."""
     try:
-        data = fetch(API.format(id=quote(arxiv_id, safe="/.")), timeout)
+        return fetch(url, timeout)
     except LookupFailed:
         raise
     except Exception as exc:  # an injected fetch may raise anything: it is still "lookup failed"
         raise LookupFailed(str(exc) or type(exc).__name__) from None
-    return parse_atom(data, arxiv_id)
+
+
+def lookup_arxiv(arxiv_id: str, fetch: Fetch = urllib_fetch, timeout: float = DEFAULT_TIMEOUT_S) -> PaperMeta:
+    return parse_atom(fetch_or_fail(fetch, API.format(id=quote(arxiv_id, safe="/.")), timeout), arxiv_id)

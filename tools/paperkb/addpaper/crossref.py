@@ -6,7 +6,7 @@ import json
 import re
 from urllib.parse import quote
 
-from .arxiv import DEFAULT_TIMEOUT_S, Fetch, LookupFailed, PaperMeta, clean, urllib_fetch
+from .arxiv import DEFAULT_TIMEOUT_S, Fetch, LookupFailed, PaperMeta, clean, fetch_or_fail, urllib_fetch
 
 API = "https://api.crossref.org/works/{doi}"
 
@@ -53,10 +53,4 @@ def parse_work(data: bytes, doi: str) -> PaperMeta:
 
 
 def lookup_doi(doi: str, fetch: Fetch = urllib_fetch, timeout: float = DEFAULT_TIMEOUT_S) -> PaperMeta:
-    try:
-        data = fetch(API.format(doi=quote(doi, safe="/.()-_;:")), timeout)
-    except LookupFailed:
-        raise
-    except Exception as exc:
-        raise LookupFailed(str(exc) or type(exc).__name__) from None
-    return parse_work(data, doi)
+    return parse_work(fetch_or_fail(fetch, API.format(doi=quote(doi, safe="/.()-_;:")), timeout), doi)

@@ -121,14 +121,18 @@ class MixedTokenizer(Tokenizer):
                     pos += 1
 
 
-class LatinStemFilter(Filter):
-    """Porter stems for Latin-script words; Chinese words pass unchanged."""
+class _StatelessFilter(Filter):
+    """A filter without settings: any two are equal (whoosh compares schemas)."""
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self)
 
     def __hash__(self) -> int:
         return hash(type(self))
+
+
+class LatinStemFilter(_StatelessFilter):
+    """Porter stems for Latin-script words; Chinese words pass unchanged."""
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         for token in tokens:
@@ -138,14 +142,8 @@ class LatinStemFilter(Filter):
             yield token
 
 
-class IdentifierSplitFilter(Filter):
+class IdentifierSplitFilter(_StatelessFilter):
     """``AdaINStyleTransfer`` → adaINStyleTransfer + AdaIN, Style, Transfer (same position)."""
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self)
-
-    def __hash__(self) -> int:
-        return hash(type(self))
 
     def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
         for token in tokens:
