@@ -396,3 +396,26 @@ def test_chinese_phrase_is_a_run_of_characters(searcher: Searcher) -> None:
     cyclegan = searcher.engine.searcher.document_number(id="cyclegan")
     assert searcher.engine.contains_phrase(cyclegan, ("身份", "损失"))
     assert not searcher.engine.contains_phrase(cyclegan, ("损失", "身份"))
+
+
+def test_long_indexing_reports_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(index, "PROGRESS_EVERY", 10)
+    calls: list[tuple[int, int]] = []
+    report = index.ensure_fresh(FIXTURE, tmp_path / "ix", progress=lambda done, total: calls.append((done, total)))
+    total = report.total
+    assert calls and calls[-1] == (total, total)
+    assert [done for done, _ in calls] == [*range(10, total, 10), total]
+    calls.clear()
+    index.ensure_fresh(FIXTURE, tmp_path / "ix", progress=lambda done, total: calls.append((done, total)))
+    assert calls == []  # nothing changed: nothing to report
+
+
+def test_cli_progress_goes_to_stderr_only_for_long_work(capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    report = search_cli._progress_printer(sys.stderr)
+    report(10, 20)
+    assert capsys.readouterr().err == ""  # small catalogs index silently
+    report(1000, 1000)
+    captured = capsys.readouterr()
+    assert captured.err == "\rindexing the catalog: 1000/1000 entries\n" and captured.out == ""

@@ -14,6 +14,7 @@ import argparse
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -67,6 +68,18 @@ def _colour(stream: object) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)()) and "NO_COLOR" not in os.environ
 
 
+def _progress_printer(stream: object) -> Callable[[int, int], None]:
+    """Index progress on stderr (stdout stays clean for --json), only for long work."""
+
+    def report(done: int, total: int) -> None:
+        if total < 500:
+            return
+        end = "\n" if done == total else ""
+        print(f"\rindexing the catalog: {done}/{total} entries", end=end, file=stream, flush=True)
+
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from paperkb.search import Filters, Searcher, render
@@ -77,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.catalog}: catalog file not found", file=sys.stderr)
         return 1
     try:
-        searcher = Searcher(args.catalog, args.index_dir, rebuild=args.rebuild)
+        searcher = Searcher(args.catalog, args.index_dir, rebuild=args.rebuild, progress=_progress_printer(sys.stderr))
     except SearchIndexError as exc:
         print(str(exc), file=sys.stderr)
         return 1

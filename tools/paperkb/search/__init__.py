@@ -23,10 +23,16 @@ class Results:
 class Searcher:
     """An up-to-date index of one catalog, opened once and queried many times."""
 
-    def __init__(self, catalog: str | Path, index_dir: str | Path | None = None, rebuild: bool = False) -> None:
+    def __init__(
+        self,
+        catalog: str | Path,
+        index_dir: str | Path | None = None,
+        rebuild: bool = False,
+        progress: _index.Progress | None = None,
+    ) -> None:
         self.catalog = Path(catalog)
         self.index_dir = Path(index_dir) if index_dir else _index.default_index_dir(self.catalog)
-        self.update = _index.ensure_fresh(self.catalog, self.index_dir, rebuild=rebuild)
+        self.update = _index.ensure_fresh(self.catalog, self.index_dir, rebuild=rebuild, progress=progress)
         self.tags = _index.tag_table(self.index_dir)
         self.engine = Engine(self.index_dir)
 
