@@ -103,3 +103,18 @@ def make_minimal_repo(root: Path) -> Path:
         encoding="utf-8",
     )
     return root
+
+
+SEARCH_CATALOG = REPO_ROOT / "tests" / "fixtures" / "search_catalog.yaml"
+
+
+@pytest.fixture(scope="module")
+def searcher(tmp_path_factory: pytest.TempPathFactory):
+    """A search index over the small labelled search catalog, in a temporary folder."""
+    from paperkb.search import Searcher
+
+    base = tmp_path_factory.mktemp("search")
+    catalog = base / "catalog.yaml"
+    catalog.write_bytes(SEARCH_CATALOG.read_bytes())
+    with Searcher(catalog, base / "index") as s:
+        yield s

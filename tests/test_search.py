@@ -18,13 +18,6 @@ from paperkb.search.render import snippet
 FIXTURE = Path(__file__).parent / "fixtures" / "search_catalog.yaml"
 
 
-@pytest.fixture(scope="module")
-def searcher(tmp_path_factory: pytest.TempPathFactory) -> Searcher:
-    base = tmp_path_factory.mktemp("search")
-    catalog = base / "catalog.yaml"
-    shutil.copy(FIXTURE, catalog)
-    with Searcher(catalog, base / "index") as s:
-        yield s
 
 
 @pytest.fixture()

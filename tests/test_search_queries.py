@@ -3,7 +3,6 @@ entries a reader expects in the top five; recall@5 must not fall."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -80,13 +79,6 @@ RECALL_FLOOR = {"english": 1.0, "chinese": 1.0, "mixed": 1.0, "plurals": 1.0, "t
 OVERALL_FLOOR = 1.0
 
 
-@pytest.fixture(scope="module")
-def searcher(tmp_path_factory: pytest.TempPathFactory) -> Searcher:
-    base = tmp_path_factory.mktemp("labelled")
-    catalog = base / "catalog.yaml"
-    shutil.copy(FIXTURE, catalog)
-    with Searcher(catalog, base / "index") as s:
-        yield s
 
 
 def recall_at_5(searcher: Searcher, queries: list[tuple[str, set[str]]]) -> tuple[float, list[str]]:
