@@ -25,6 +25,7 @@ from refimpl.stylegan2 import (
     lazy_regularization_adam,
     modulate_weights,
     modulated_conv2d,
+    path_length_penalty,
     path_lengths,
     r1_penalty,
     upsample2x,
@@ -112,6 +113,30 @@ def test_path_length_penalty_is_zero_when_lengths_equal_the_running_mean() -> No
     torch.testing.assert_close(reg.pl_mean, torch.tensor(1.005))
 
 
+def test_path_length_target_keeps_its_gradient_path_as_in_the_official_code() -> None:
+    # NVlabs/stylegan2 @ bf0fe0baba9fc7039eae0cac575c1778be1ce3e3 training/loss.py G_logistic_ns_pathreg:
+    # pl_mean = pl_mean_var + decay · (mean(pl_lengths) − pl_mean_var), no stop_gradient, so
+    # ∂/∂l_j Σ_i (l_i − a)² = 2(l_j − a) − (2·decay/N) Σ_i (l_i − a).
+    lengths = torch.tensor([1.0, 2.0, 4.0], dtype=torch.float64, requires_grad=True)
+    decay, mean0 = 0.01, 0.5
+    a = mean0 + decay * (7.0 / 3.0 - mean0)
+    penalties, target = path_length_penalty(lengths, torch.tensor(mean0, dtype=torch.float64), decay)
+    torch.testing.assert_close(target.detach(), torch.tensor(a, dtype=torch.float64))
+    torch.testing.assert_close(penalties.detach(), torch.tensor([(v - a) ** 2 for v in (1.0, 2.0, 4.0)],
+                                                                dtype=torch.float64))
+    penalties.sum().backward()
+    total = sum(v - a for v in (1.0, 2.0, 4.0))
+    expected = [2 * (v - a) - 2 * decay / 3 * total for v in (1.0, 2.0, 4.0)]
+    torch.testing.assert_close(lengths.grad, torch.tensor(expected, dtype=torch.float64))
+
+
+def test_path_length_regularizer_stores_a_constant_running_mean() -> None:
+    ws = torch.randn(2, 3, 4, requires_grad=True)
+    reg = PathLengthRegularizer(decay=0.5).train()
+    reg(ws.square()[:, None], ws, torch.randn(2, 1, 3, 4)).sum().backward()  # lengths depend on ws
+    assert ws.grad is not None and not reg.pl_mean.requires_grad and reg.pl_mean.grad_fn is None and reg.pl_mean.item() > 0
+
+
 def test_path_length_penalty_does_not_update_the_mean_in_eval_mode() -> None:
     ws = torch.randn(2, 3, 4, requires_grad=True)
     reg = PathLengthRegularizer().eval()
@@ -148,7 +173,10 @@ def test_config_f_has_18_styles_17_noise_inputs_and_official_parameter_counts() 
     assert cfg.num_ws == 18
     assert len(cfg.noise_shapes(1)) == 17
     g, d = StyleGAN2Generator(cfg), StyleGAN2Discriminator(cfg)  # built only to count (no forward pass)
-    # Sums over the layers of NVlabs/stylegan2-ada-pytorch (see the module docstring).
+    # Sums over the layers of NVlabs/stylegan2-ada-pytorch (see the module docstring), equal to the sum of
+    # variable shapes of NVlabs/stylegan2 @ bf0fe0baba9fc7039eae0cac575c1778be1ce3e3
+    # training/networks_stylegan2.py (G_mapping, G_synthesis_stylegan2 'skip', D_stylegan2 'resnet',
+    # fmap_base 16 << 10 as run_training.py sets for config-f).
     assert _params(g.mapping) == 2_101_248
     assert _params(g.synthesis) == 28_268_812
     assert _params(g) == 30_370_060
