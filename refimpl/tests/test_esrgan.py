@@ -47,6 +47,25 @@ def test_standard_rrdbnet_parameter_count() -> None:
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())  # Sec. 3.1: BN removed
 
 
+def test_block_defaults_are_the_papers() -> None:
+    torch.manual_seed(0)
+    rrdb = RRDB()
+    rdb = rrdb.body[0]
+    assert (rrdb.beta, rdb.beta) == (0.2, 0.2)  # Sec. 3.1
+    assert [c.in_channels for c in rdb.convs] == [64, 96, 128, 160] and rdb.conv_out.out_channels == 64
+    expected = 0.1 * math.sqrt(2 / (192 * 9))  # Sec. 3.1: Kaiming × 0.1
+    assert abs(rrdb.body[2].conv_out.weight.std().item() / expected - 1) < 0.05
+    assert abs(ResidualDenseBlock().conv_out.weight.std().item() / expected - 1) < 0.05
+    assert ResidualDenseBlock().beta == 0.2
+
+
+def test_scale_must_be_a_power_of_two() -> None:
+    assert len(RRDBNet(ESRGANConfig(features=4, growth=2, num_blocks=1, scale=8)).upconvs) == 3
+    assert len(RRDBNet(ESRGANConfig(features=4, growth=2, num_blocks=1, scale=2)).upconvs) == 1
+    with pytest.raises(ValueError):
+        RRDBNet(ESRGANConfig(features=4, growth=2, num_blocks=1, scale=6))
+
+
 def test_rrdbnet_upscales_by_four(device: torch.device) -> None:
     net = RRDBNet(TINY).to(device)
     assert net(torch.rand(2, 3, 5, 6, device=device)).shape == (2, 3, 20, 24)
