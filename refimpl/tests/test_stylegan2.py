@@ -228,3 +228,15 @@ def test_residual_discriminator_halves_resolution_and_scores_each_image() -> Non
     assert block(torch.randn(2, 4, 8, 8)).shape == (2, 8, 4, 4)
     assert block.skip.bias is None
     assert StyleGAN2Discriminator(TINY)(torch.randn(4, 3, 16, 16)).shape == (4, 1)
+
+
+def test_config_defaults_are_config_f() -> None:
+    # NVlabs/stylegan2 @ bf0fe0b run_training.py (config-f) and training/loss.py defaults.
+    c = StyleGAN2Config()
+    assert (c.z_dim, c.w_dim, c.mapping_layers, c.mapping_lr_mul) == (512, 512, 8, 0.01)
+    assert (c.resolution, c.channel_base, c.channel_max, c.img_channels) == (1024, 32768, 512, 3)
+    assert (c.mbstd_group, c.w_avg_beta) == (4, 0.995)
+    assert (c.pl_weight, c.pl_decay, c.pl_batch_shrink) == (2.0, 0.01, 2)  # G_logistic_ns_pathreg
+    assert c.r1_gamma == 10.0
+    assert (c.g_reg_interval, c.d_reg_interval) == (4, 16)  # Sec. 3.1
+    assert [c.channels(r) for r in (4, 64, 128, 1024)] == [512, 512, 256, 32]
