@@ -69,6 +69,8 @@ class ProGANConfig:
         return int(math.log2(self.resolution)) - 2
 
 
+# tkarras/progressive_growing_of_gans networks.py G_paper / D_paper at 1024² (CelebA-HQ).
+OFFICIAL = ProGANConfig()
 TINY = ProGANConfig(latent_dim=16, resolution=16, fmap_base=64, fmap_max=16, mbstd_group=2)
 
 

@@ -112,6 +112,8 @@ class StyleGAN2Config:
                               mapping_lr_mul=self.mapping_lr_mul)
 
 
+# NVlabs/stylegan2 run_training.py config-f (and NVlabs/stylegan2-ada-pytorch's 1024² FFHQ model).
+OFFICIAL = StyleGAN2Config()
 TINY = StyleGAN2Config(z_dim=8, w_dim=8, mapping_layers=2, resolution=16, channel_base=64, channel_max=16,
                        mbstd_group=2)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from refimpl.dcgan import TINY, DCGANConfig, DCGANDiscriminator, DCGANGenerator, build_dcgan, init_weights
+from refimpl.dcgan import OFFICIAL, TINY, DCGANConfig, DCGANDiscriminator, DCGANGenerator, build_dcgan, init_weights
 
 
 def _count(model: nn.Module) -> int:
@@ -65,6 +65,7 @@ def test_config_defaults_are_the_papers() -> None:
     assert (c.ngf, c.ndf, c.channels) == (64, 64, 3)  # pytorch/examples dcgan/main.py defaults
     assert c.leaky_slope == 0.2  # Sec. 3
     assert c.init_std == 0.02  # Sec. 4
+    assert c == OFFICIAL
 
 
 def test_architecture_details_below_the_parameter_count() -> None:

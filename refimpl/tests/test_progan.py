@@ -7,6 +7,7 @@ import math
 import torch
 
 from refimpl.progan import (
+    OFFICIAL,
     TINY,
     DiscriminatorBlock,
     EqualizedConv2d,
@@ -97,6 +98,7 @@ def test_config_defaults_are_the_papers() -> None:
     assert (c.fmap_base, c.fmap_max, c.img_channels) == (8192, 512, 3)  # authors' code, Table 2
     assert c.mbstd_group == 4 and c.eps == 1e-8  # authors' code; Sec. 4.2
     assert [c.channels(s) for s in range(10)] == [512, 512, 512, 512, 512, 256, 128, 64, 32, 16]
+    assert c == OFFICIAL
 
 
 def test_standard_discriminator_parameter_count() -> None:

@@ -8,6 +8,7 @@ import torch
 
 from refimpl.adain import calc_mean_std
 from refimpl.stylegan import (
+    OFFICIAL,
     TINY,
     MappingNetwork,
     NoiseInjection,
@@ -113,6 +114,7 @@ def test_config_defaults_are_the_papers() -> None:
     assert (c.resolution, c.fmap_base, c.fmap_max, c.img_channels) == (1024, 8192, 512, 3)  # FFHQ; code
     assert (c.truncation_psi, c.truncation_cutoff) == (0.7, 8)  # Sec. 3.3 / Fig. 8; code
     assert (c.w_avg_beta, c.mixing_prob) == (0.995, 0.9)  # code; Sec. 3.1
+    assert c == OFFICIAL
 
 
 def _f64(layer: torch.nn.Module) -> torch.nn.Module:

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from refimpl.stylegan2 import (
+    OFFICIAL,
     TINY,
     ModulatedConv2d,
     PathLengthRegularizer,
@@ -240,3 +241,4 @@ def test_config_defaults_are_config_f() -> None:
     assert c.r1_gamma == 10.0
     assert (c.g_reg_interval, c.d_reg_interval) == (4, 16)  # Sec. 3.1
     assert [c.channels(r) for r in (4, 64, 128, 1024)] == [512, 512, 256, 32]
+    assert c == OFFICIAL
