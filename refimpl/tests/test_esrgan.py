@@ -57,6 +57,7 @@ def test_block_defaults_are_the_papers() -> None:
     assert abs(rrdb.body[2].conv_out.weight.std().item() / expected - 1) < 0.05
     assert abs(ResidualDenseBlock().conv_out.weight.std().item() / expected - 1) < 0.05
     assert ResidualDenseBlock().beta == 0.2
+    assert [c.in_channels for c in ResidualDenseBlock().convs] == [64, 96, 128, 160]  # features 64, growth 32
 
 
 def test_scale_must_be_a_power_of_two() -> None:
