@@ -5,6 +5,7 @@ The pages come from :mod:`paperkb.sitegen`, which tests call directly.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -47,6 +48,8 @@ def on_page_markdown(markdown, page, config, files):
 
 
 def on_post_build(config):
+    if os.environ.get("PAPERKB_SITE_SEARCH") == "off":  # the bench's lunr baseline
+        return
     try:
         build_search_index(_state["catalog"], Path(config["site_dir"]), Path(config["config_file_path"]).parent)
     except SearchBuildError as exc:

@@ -9,7 +9,7 @@
   // The site root, also when the site is served under a sub-path (a project site).
   const root = new URL((config.base || ".") + "/", location.href);
   const LIMIT = 10;
-  const DEBOUNCE_MS = 100;
+  const DEBOUNCE_MS = 60;
   let pagefind = null;
   let vocabulary = null;
   let active = -1;

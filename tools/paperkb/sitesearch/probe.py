@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import re
 import shutil
 import threading
 import time
@@ -30,9 +31,9 @@ PREFIX = "/paperkb/"
 
 
 class _SubPathHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves the site only under PREFIX; counts the bytes it sends."""
+    """Serves the site only under PREFIX; records (path, bytes) of what it sends."""
 
-    sent: list[int]
+    sent: list[tuple[str, int]]
 
     def translate_path(self, path: str) -> str:
         if not path.startswith(PREFIX):
@@ -41,7 +42,7 @@ class _SubPathHandler(http.server.SimpleHTTPRequestHandler):
 
     def copyfile(self, source, outputfile) -> None:  # noqa: ANN001 - the stdlib's signature
         data = source.read()
-        self.sent.append(len(data))
+        self.sent.append((self.path, len(data)))
         outputfile.write(data)
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
@@ -49,9 +50,9 @@ class _SubPathHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def serve(site: Path) -> Iterator[tuple[str, list[int]]]:
-    """(base URL ending in PREFIX, list of response sizes) while the server runs."""
-    sent: list[int] = []
+def serve(site: Path) -> Iterator[tuple[str, list[tuple[str, int]]]]:
+    """(base URL ending in PREFIX, the (path, bytes) of each response) while the server runs."""
+    sent: list[tuple[str, int]] = []
     handler = functools.partial(type("H", (_SubPathHandler,), {"sent": sent}), directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -69,7 +70,7 @@ class SearchPage:
 
     page: object
     base: str
-    sent: list[int]
+    sent: list[tuple[str, int]]
     errors: list[str] = field(default_factory=list)
     opened: bool = False
 
@@ -99,6 +100,10 @@ class SearchPage:
 
     def note(self) -> str:
         return self.page.inner_text(".pkb-search__note")
+
+    def search_bytes(self, since: int = 0) -> int:
+        """Bytes of search files (Pagefind's or lunr's) sent since response number ``since``."""
+        return sum(n for path, n in self.sent[since:] if re.search(r"pagefind|search|lunr", path))
 
     def js_heap_mb(self) -> float:
         return self.page.evaluate("performance.memory ? performance.memory.usedJSHeapSize / 1048576 : -1")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from ..catalog import Catalog, Entry
@@ -50,6 +51,13 @@ def _bilingual(value: object) -> tuple[str, str]:
     return _text(value), ""
 
 
+@lru_cache(maxsize=65536)
+def _cut(run: str) -> tuple[tuple[str, bool], ...]:
+    """jieba's words of one Chinese run with the parts of long ones, ``(word, is_part)``:
+    cut once, used for the record's text, its terms and the browser's word list."""
+    return tuple(default_segmenter().cut_for_search(run))
+
+
 def spaced(text: str) -> str:
     """Chinese runs cut into jieba's words, separated by spaces.
 
@@ -59,16 +67,14 @@ def spaced(text: str) -> str:
     """
     if not has_cjk(text):
         return text
-    segmenter = default_segmenter()
-    return _CJK_RUN.sub(lambda m: " " + " ".join(segmenter.cut(m.group())) + " ", text)
+    return _CJK_RUN.sub(lambda m: " " + " ".join(w for w, part in _cut(m.group()) if not part) + " ", text)
 
 
 def chinese_words(text: str) -> set[str]:
     """Every word a Chinese query may be cut into: jieba's words and their parts."""
     if not has_cjk(text):
         return set()
-    segmenter = default_segmenter()
-    return {word for run in _CJK_RUN.findall(text) for word, _ in segmenter.cut_for_search(run)}
+    return {word for run in _CJK_RUN.findall(text) for word, _ in _cut(run)}
 
 
 def search_terms(english: str, chinese: str) -> list[str]:
@@ -76,9 +82,8 @@ def search_terms(english: str, chinese: str) -> list[str]:
     the other language."""
     terms: list[str] = []
     if has_cjk(chinese):
-        segmenter = default_segmenter()
         for run in _CJK_RUN.findall(chinese):
-            terms.extend(word for word, part in segmenter.cut_for_search(run) if part)
+            terms.extend(word for word, part in _cut(run) if part)
     terms.extend(spaced(t) for t in glossary.translations(analyzers.query_terms(english), chinese))
     return list(dict.fromkeys(terms))  # each once, in order
 
