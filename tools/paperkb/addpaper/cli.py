@@ -12,10 +12,10 @@ from typing import Any
 
 from .. import paths
 from ..catalog import summary, yamlsafe
-from ..catalog.atomic import LOCK_TIMEOUT_S, LockTimeout
 from ..catalog.emit import entry_to_yaml
 from ..catalog.model import STATUSES, Tag
 from ..catalog.validate import validate_entry
+from ..catalog.writer import LOCK_TIMEOUT_S, WriteFailed
 from . import arxiv, crossref, ids, insert, layout, prompts, scaffold
 
 PROG = "add_paper.py"
@@ -160,8 +160,7 @@ def run(args: argparse.Namespace, *, fetch: arxiv.Fetch, prompter: prompts.Promp
             raise Failure(f"--new-tag {tag.slug}: both labels (English and Chinese) are needed")
     known = {**head.tags, **new_tags}
 
-    stat = catalog.stat()
-    summaries = summary.load_summaries(catalog, cache_dir)
+    summaries = summary.load_summaries(catalog, cache_dir, write=not args.dry_run)
     if identifier is not None and not args.merge:  # refuse a known paper before any lookup
         probe = {"links": {"arxiv": identifier.value}} if identifier.kind == "arxiv" else {"doi": identifier.value}
         found = insert.find_duplicate(probe, summaries)
@@ -245,7 +244,6 @@ def run(args: argparse.Namespace, *, fetch: arxiv.Fetch, prompter: prompts.Promp
     outcome = insert.add_entry(
         catalog, entry, new_tags=new_tags, merge=args.merge, dry_run=args.dry_run, side_files=side_files,
         repo_root=repo_root, cache_dir=cache_dir, lock_timeout=args.lock_timeout,
-        summaries_hint=((stat.st_size, stat.st_mtime_ns), summaries),
     )
     for warning in outcome.warnings:
         print(f"warning: {warning}", file=err)
@@ -294,7 +292,7 @@ def main(
     try:
         return run(args, fetch=fetch, prompter=prompter, today=today or _dt.date.today(), edit=edit,
                    out=out, err=err)
-    except (Failure, insert.AddError, LockTimeout) as exc:
+    except (Failure, insert.AddError, WriteFailed) as exc:
         for line in str(exc).splitlines():
             print(f"{PROG}: {line}", file=err)
         return 1
