@@ -114,7 +114,9 @@ def test_bold_and_priority_marks_set_priority() -> None:
     recs = records("002")
     priorities = {r.title: r.priority for r in recs if r.kind == "paper"}
     assert priorities["Pix2Pix"] == 1 and priorities["AdaIN"] == 2 and priorities["MUNIT"] == 3
-    assert priorities["CycleGAN"] == 1  # bold, no mark
+    assert priorities["CycleGAN"] is None  # bold, no mark: a highlight, not a priority
+    highlighted = {r.title for r in recs if r.highlight}
+    assert highlighted == {"Pix2Pix", "CycleGAN", "AdaIN"}
     assert priorities["DCGAN"] is None and priorities["NeRF"] is None
     adain = by_title(recs, "AdaIN")
     assert adain.links == {

@@ -48,10 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="declare a new tag with its English and Chinese labels (repeatable)")
     notes.add_argument("--status", choices=STATUSES, default="unread")
     notes.add_argument("--priority", type=int, choices=range(1, 10), metavar="1-9", help="1 = read next")
-    notes.add_argument("--note-en", help="English notes (markdown)")
-    notes.add_argument("--note-zh", help="中文笔记 (markdown)")
+    notes.add_argument("--note-en", help="your own English notes (markdown), kept verbatim in notes.en")
+    notes.add_argument("--note-zh", help="你自己的中文笔记 (markdown), kept verbatim in notes.zh")
     notes.add_argument("--source", action="append", default=[], help="where the notes come from (repeatable)")
-    notes.add_argument("--no-abstract", action="store_true", help="do not store the looked-up abstract")
+    notes.add_argument("--no-abstract", action="store_true",
+                       help="do not store the looked-up abstract (kept in 'abstract', never in the notes)")
     act = p.add_argument_group("what to do")
     act.add_argument("--scaffold", action="store_true",
                      help="create refimpl/<module>.py and its test (pending) and link them from the entry")

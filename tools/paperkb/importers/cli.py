@@ -58,6 +58,7 @@ def _report(plan: Plan, skipped: list, quiet: bool, dry_run: bool) -> None:
     print(
         f"{verb} {plan.count('add')}, merged {plan.count('merge')}, skipped {plan.count('skip') + len(skipped)}"
         f"{', new tags ' + str(len(plan.new_tags)) if plan.new_tags else ''}"
+        f"{', default status for ' + str(plan.defaulted) if plan.defaulted else ''}"
         f"{' (dry run: nothing written)' if dry_run else ''}"
     )
 
