@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     pending = f", {len(report.pending)} refimpl pending" if report.pending else ""
     print(
         f"{args.catalog}: ok, {len(catalog.entries)} entries ({len(catalog.papers)} papers, "
-        f"{len(catalog.tricks)} tricks), {len(catalog.tags)} tags, "
+        f"{len(catalog.tricks)} tricks{f', {len(catalog.questions)} questions' if catalog.questions else ''}), "
+        f"{len(catalog.tags)} tags, "
         f"{len(report.warnings)} warning(s){pending}"
     )
     if report.pending:
