@@ -236,3 +236,11 @@ def test_translations_summary_highlight_and_questions_are_valid(write_catalog, c
     bad = write_catalog(entry.replace("highlight: true", "highlight: 1").replace('"v2"', '"2"'))
     code, errors, _ = run(bad, capsys)
     assert code == 1 and any("highlight" in e for e in errors) and any("arxiv_version" in e for e in errors)
+
+
+def test_marker_patterns_leave_ordinary_notes_alone():
+    from paperkb.catalog.markers import find_marker
+
+    for text in ("生成器 翻译注意力 判别器", "papers on machine translation use attention", "机器翻译模型", "We added noise."):
+        assert find_marker(text) is None, text
+    assert find_marker("第一行\n不需要。（译注：据英文笔记补写）") == (1, "（译注")

@@ -9,23 +9,22 @@ from __future__ import annotations
 
 import re
 
+# Marker-like forms only: "翻译注意力" or a note about machine-translation papers must not match.
 MARKER_PATTERNS: tuple[str, ...] = (
     r"translated\s+from",
-    r"translation\s+of\s+the",
-    r"machine[\s-]+translat",
-    r"auto(?:matically)?[\s-]+translat",
+    r"translation\s+of\s+the\s+(?:chinese|english|author'?s)\s+notes",
+    r"machine[\s-]+translated",
+    r"machine[\s-]+translation\s+of\b",
+    r"\(\s*machine[\s-]+translation\s*\)",
+    r"auto(?:matically)?[\s-]+translated",
     r"\(\s*added\s*\)",
     r"\[\s*added\s*\]",
     r"added\s+by\s+(?:the\s+)?(?:editor|project|paperkb)",
     r"editor'?s\s+note",
-    r"译注",
-    r"译者注",
-    r"编者注",
-    r"据英文笔记",
-    r"据中文笔记",
-    r"机器翻译",
-    r"（\s*补充\s*）",
-    r"\(\s*补充\s*\)",
+    r"[（(【\[]\s*(?:译注|译者注|编者注|机器翻译)",
+    r"(?:译注|译者注|编者注)\s*[：:]",
+    r"据(?:英文|中文)笔记",
+    r"[（(]\s*补充\s*[)）]",
 )
 _MARKER = re.compile("|".join(f"(?:{p})" for p in MARKER_PATTERNS), re.I)
 
