@@ -410,9 +410,8 @@ class _Parser:
                     title = bolds[-1].strip() if bolds else f"arXiv {value}"
                 cited = NoteRecord(self.source, i + 1, "paper", _clean_title(title), sections=record.sections)
                 cited.links["arxiv"] = value
-                cited.cited = True
-                cited.status = "unread"
-                if any(a <= m.start() < b for a, b in struck_spans):
+                cited.cited = True  # cited for a finding or adopted: the default status is read
+                if self.strike_means_unread and any(a <= m.start() < b for a, b in struck_spans):
                     cited.status = "unread"
                 self.result.records.append(cited)
 

@@ -92,10 +92,11 @@ def _ends_line(text: str) -> str:
 
 def default_status(record: NoteRecord) -> str:
     """The status the notes give, else the default (README, "Status when the notes do not say"):
-    ``read`` when the author wrote about the entry, ``unread`` when it is only named or linked."""
+    ``read`` when the author wrote about the entry or cites it inside a note (for a finding,
+    or as a technique adopted), ``unread`` when it is only named or linked."""
     if record.status:
         return record.status
-    return "read" if record.notes.strip() and not record.cited else "unread"
+    return "read" if record.notes.strip() or record.cited else "unread"
 
 
 class _Index:
