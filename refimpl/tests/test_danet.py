@@ -71,6 +71,12 @@ def test_authors_cam_inverts_the_energy_by_hand() -> None:
     assert head.cam.inverted_energy and not DANetHead(DANetConfig()).cam.inverted_energy
 
 
+def test_pam_query_and_key_have_c_over_8_channels() -> None:
+    # Sec. 3.2: B and C reduce to C/8 channels; at least one for tiny widths.
+    assert [PositionAttention(64).query.out_channels, PositionAttention(64).key.out_channels] == [8, 8]
+    assert PositionAttention(4).query.out_channels == 1 and PositionAttention(64).value.out_channels == 64
+
+
 def test_pam_by_hand_with_selecting_convs() -> None:
     # C = 8 (B, C: 1 channel each) over N = 2 positions. B and C pick channel 0, D is the identity.
     pam = PositionAttention(8).double()
