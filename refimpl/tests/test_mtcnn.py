@@ -199,3 +199,36 @@ def test_prelu_after_every_hidden_layer_as_in_the_prototxt() -> None:
         prelus = [m for m in net.modules() if isinstance(m, torch.nn.PReLU)]
         assert len(prelus) == n and not any(isinstance(m, torch.nn.ReLU) for m in net.modules())
         assert all(p.weight.numel() > 1 and torch.allclose(p.weight, torch.full_like(p.weight, 0.25)) for p in prelus)
+
+
+def test_loss_averages_landmarks_and_handles_missing_sample_types() -> None:
+    types = torch.tensor([LANDMARK, LANDMARK])
+    lm_pred, lm_gt = torch.zeros(2, 10), torch.zeros(2, 10)
+    lm_pred[0, 0], lm_pred[1, 3] = 3.0, 1.0  # squared errors 9 and 1: mean 5
+    zeros = torch.zeros(2, 4)
+    # No face/non-face and no box samples: only the landmark term, 1.0 · 5.
+    loss = mtcnn_loss(torch.zeros(2, 2), zeros, types, zeros, lm_pred, lm_gt, (1.0, 0.5, 1.0))
+    torch.testing.assert_close(loss, torch.tensor(5.0))
+    # Part faces only: the box term alone (0.5 · mean(4, 0)); no landmark samples: no landmark term.
+    part = torch.tensor([PART, PART])
+    box_pred = torch.tensor([[2.0, 0, 0, 0], [0, 0, 0, 0]])
+    torch.testing.assert_close(mtcnn_loss(torch.zeros(2, 2), box_pred, part, zeros, lm_pred, lm_gt),
+                               torch.tensor(0.5 * 2.0))
+
+
+def test_hard_mining_keeps_at_least_one_and_rounds_down() -> None:
+    logits = torch.tensor([[0.0, 1.0], [0.0, 3.0], [0.0, 2.0]])  # three negatives, losses growing with the logit
+    ce = torch.nn.functional.cross_entropy(logits, torch.zeros(3, dtype=torch.long), reduction="none")
+    types = torch.full((3,), NEGATIVE)
+    zeros = torch.zeros(3, 4)
+    # int(3 · 0.7) = 2: the two hardest (samples 1 and 2).
+    torch.testing.assert_close(mtcnn_loss(logits, zeros, types, zeros), (ce[1] + ce[2]) / 2)
+    # int(3 · 0.3) = 0 → at least one: the hardest.
+    torch.testing.assert_close(mtcnn_loss(logits, zeros, types, zeros, ohem_ratio=0.3), ce[1])
+
+
+def test_thresholds_are_inclusive_where_the_authors_code_is() -> None:
+    # generateBoundingBox.m: map >= t; the pyramid keeps a scale whose shorter side is exactly 12.
+    prob = torch.tensor([[0.6, 0.59]])
+    assert generate_boxes(prob, torch.zeros(4, 1, 2), 1.0, 0.6).shape == (1, 9)
+    assert pyramid_scales(20, 30, min_face_size=20) == [0.6]  # 20 · 0.6 = 12
