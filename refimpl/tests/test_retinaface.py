@@ -75,6 +75,14 @@ def test_paper_matching_positive_above_half_background_below_03_ignored_between(
     assert landm.shape == (5, 10)
 
 
+def test_matching_thresholds_are_inclusive_for_faces_exclusive_for_background() -> None:
+    # The port: conf[overlap < threshold] = 0, so IoU == threshold is a face; background strictly below.
+    iou = box_iou(TRUTHS, point_form(PRIORS))
+    _, conf, _ = match(TRUTHS, torch.tensor([1, -1]), torch.rand(2, 10), PRIORS,
+                       pos_iou=iou[0, 3].item(), neg_iou=iou[0, 4].item())
+    assert conf.tolist() == [1, 0, -1, 1, -2]
+
+
 def test_official_matching_uses_one_threshold_of_035() -> None:
     _, conf, _ = match(TRUTHS, torch.tensor([1, -1]), torch.rand(2, 10), PRIORS,
                        OFFICIAL_MNET.pos_iou, OFFICIAL_MNET.neg_iou)
@@ -91,7 +99,8 @@ def test_a_hard_face_does_not_force_its_best_anchor() -> None:
     loc, conf, landm = match(hard[1:], torch.tensor([1]), torch.rand(1, 10), PRIORS)
     assert conf.tolist() == [0] * 5 and loc.abs().sum() == 0 and landm.abs().sum() == 0
     # At exactly the boundary the face counts (≥ 0.2, as the port's comparison).
-    _, conf, _ = match(hard[1:], torch.tensor([1]), torch.rand(1, 10), PRIORS, hard_face_iou=0.01 / 0.06)
+    boundary = box_iou(hard[1:], point_form(PRIORS))[0].max().item()
+    _, conf, _ = match(hard[1:], torch.tensor([1]), torch.rand(1, 10), PRIORS, hard_face_iou=boundary)
     assert conf[2] == 1
 
 
@@ -133,6 +142,26 @@ def test_loss_structure_positives_landmarks_ignored_and_hard_negatives() -> None
     # The defaults are the paper's λ₁ = 0.25, λ₂ = 0.1 and 3 negatives per positive (anchors 4..9).
     expected = 0.25 * 0.25 + (ce[:2].sum() + ce[4:].sum()) / 2 + 0.1 * 1.5
     torch.testing.assert_close(multibox_loss(loc, conf, landm, loc_t, conf_t, landm_t), expected)
+
+
+def test_loss_normalisers_per_image_mining_and_no_positive_images() -> None:
+    # Image 0: one face without landmarks and nine background anchors; image 1: background only.
+    conf_t = torch.tensor([[-1] + [0] * 9, [0] * 10])
+    loc_t, landm_t = torch.zeros(2, 10, 4), torch.zeros(2, 10, 10)
+    loc, landm = torch.zeros(2, 10, 4), torch.zeros(2, 10, 10)
+    loc[0, 0] = 0.5  # smooth-L1 4 · 0.125 = 0.5 over one positive
+    landm[0, 0] = 7.0  # no face with landmarks: the landmark term is 0 / max(0, 1)
+    conf = torch.zeros(2, 10, 2)
+    conf[0, 1:, 1] = torch.arange(9.0)
+    conf[1, :, 1] = 5.0  # image 1 has no positive, so none of its anchors is mined
+    ce0 = torch.nn.functional.cross_entropy(conf[0], torch.tensor([1] + [0] * 9), reduction="none")
+    # 10 negatives per positive, at most A − 1 = 9: every background anchor of image 0.
+    loss = multibox_loss(loc, conf, landm, loc_t, conf_t, landm_t, neg_pos_ratio=10, box_weight=1.0,
+                         landmark_weight=1.0)
+    torch.testing.assert_close(loss, 0.5 + ce0.sum())
+    # A batch without faces: every term is 0, not 0 / 0.
+    none = multibox_loss(loc, conf, landm, loc_t, torch.zeros(2, 10, dtype=torch.long), landm_t)
+    assert none.item() == 0.0
 
 
 def test_paper_defaults_and_official_presets() -> None:
