@@ -30,7 +30,8 @@ the auxiliary net 3 angles. Its loss takes columns 1–5 of WFLW's six
 attribute flags (pose, expression, illumination, make-up, occlusion, blur:
 it drops pose; ``OFFICIAL_ATTRIBUTE_COLUMNS``), and weighs a class absent
 from the batch by the configured batch size 256 (``train.py``
-``--train_batchsize``), passed here as ``fallback_weight``.
+``--train_batchsize``), passed here as ``fallback_weight`` (it never changes
+the loss: no sample of the batch carries an absent class).
 
 Parameter count: the standard backbone (``PFLDConfig()``, 98 landmarks) has
 1,264,804 parameters and the auxiliary network 463,811, the sums over the
