@@ -219,6 +219,9 @@ def test_config_defaults_are_the_papers_and_presets_the_official_code() -> None:
             c.sphereface_lambda_min) == (1000.0, 0.12, 1.0, 5.0)  # sphereface_model.prototxt
     assert OFFICIAL_INSIGHTFACE.cosface_margin == 0.40 and OFFICIAL_INSIGHTFACE.arcface_margin == 0.5
     assert OFFICIAL_FACENET.triplet_reduction == "mean"
+    # The functions' own defaults: m = 0.5 for the angular margin, m = 4 for ψ (cos 60° → −1.5).
+    torch.testing.assert_close(arc_margin_target(torch.tensor([0.5])), torch.tensor([math.cos(math.pi / 3 + 0.5)]))
+    torch.testing.assert_close(sphereface_psi(torch.tensor([0.5])), torch.tensor([-1.5]))
     head = CosFaceHead(2, 2)
     assert (head.scale, head.margin) == (64.0, 0.35)
     arc = ArcMarginHead(2, 2)
