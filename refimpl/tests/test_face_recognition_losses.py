@@ -226,3 +226,26 @@ def test_config_defaults_are_the_papers_and_presets_the_official_code() -> None:
     assert (head.scale, head.margin) == (64.0, 0.35)
     arc = ArcMarginHead(2, 2)
     assert (arc.scale, arc.margin, arc.easy_margin) == (64.0, 0.5, False)
+
+
+def test_margin_switches_exactly_at_the_official_boundaries() -> None:
+    # insightface: where(cos > th, phi, cos − mm) with th = cos(π − m): at cos = th the fallback applies.
+    th = torch.tensor([math.cos(math.pi - 0.5)], dtype=torch.float64)
+    torch.testing.assert_close(arc_margin_target(th, 0.5), th - math.sin(math.pi - 0.5) * 0.5)
+    # easy margin: where(cos > 0, phi, cos): at cos = 0 no margin.
+    zero = torch.zeros(1, dtype=torch.float64)
+    torch.testing.assert_close(arc_margin_target(zero, 0.5, easy_margin=True), zero)
+
+
+def test_sphereface_psi_clamps_its_input_and_the_head_defaults_to_pure_a_softmax() -> None:
+    torch.testing.assert_close(sphereface_psi(torch.tensor([1.2, -1.3])), torch.tensor([1.0, -7.0]))
+    # Default λ = 0: the target logit is ‖x‖ ψ(θ) = 5 · (−1.5) at θ = 60°.
+    head = _unit_head(SphereFaceHead(2, 2)).double()
+    torch.testing.assert_close(head(_at(60.0, 5.0), torch.tensor([0]))[0, 0], torch.tensor(-7.5, dtype=torch.float64))
+
+
+def test_center_update_when_the_batch_misses_the_last_classes() -> None:
+    loss = CenterLoss(3, 2, alpha=1.0)
+    loss.update(torch.tensor([[2.0, 4.0], [4.0, 2.0]]), torch.tensor([0, 0]))
+    # Δ_0 = (2 c_0 − (6, 6)) / 3 = (−2, −2); c_0 ← (2, 2); classes 1, 2 untouched.
+    torch.testing.assert_close(loss.centers, torch.tensor([[2.0, 2.0], [0.0, 0.0], [0.0, 0.0]]))
