@@ -244,3 +244,9 @@ def test_content_loss_targets_the_adain_output() -> None:
     t = torch.randn(1, 4, 3, 3)
     assert content_loss(t, t).item() == 0.0
     assert content_loss(t + 1, t).item() == 1.0
+
+
+def test_style_loss_refuses_layer_lists_of_different_lengths() -> None:
+    feats = [torch.randn(1, 2, 4, 4), torch.randn(1, 2, 2, 2)]
+    with pytest.raises(ValueError):
+        style_loss(feats, feats[:1])
