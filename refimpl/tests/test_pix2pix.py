@@ -201,3 +201,28 @@ def test_discriminator_is_conditional_and_its_loss_is_halved_bce() -> None:
     assert fake.grad is None  # D's update does not reach G
     # A different condition x changes D's verdict on the same output.
     assert not torch.allclose(d(torch.cat([x, y], 1)), d(torch.cat([x.flip(-1), y], 1)))
+
+
+def test_skip_carries_the_leaky_relu_of_the_input_as_in_the_authors_in_place_activation() -> None:
+    # The authors' down-activation is in place, so the concatenated skip holds LeakyReLU(x), not x.
+    block = UNetSkipBlock(2, 4, submodule=UNetSkipBlock(4, 4, innermost=True), use_dropout=False).eval()
+    x = torch.randn(1, 2, 8, 8)
+    out = block(x.clone())
+    torch.testing.assert_close(out[:, :2], F.leaky_relu(x, 0.2))
+
+
+def test_module_defaults() -> None:
+    assert InferenceDropout().p == 0.5 and InferenceDropout().at_test
+    mid = UNetSkipBlock(2, 2, submodule=nn.Identity(), use_dropout=True)
+    assert mid.model[-1].at_test
+    assert PatchDiscriminator().stages[0][0].in_channels == 6
+    assert PixelDiscriminator().net[0].in_channels == 6
+    with torch.device("meta"):
+        assert _count(UNetGenerator()) == 54_413_955  # unet_256 by default
+
+
+def test_patchgan_width_is_capped_at_8_ndf_and_bottleneck_upsamples_by_2() -> None:
+    d = PatchDiscriminator(3, ndf=1, n_layers=5)
+    assert [m.out_channels for m in d.modules() if isinstance(m, nn.Conv2d)] == [1, 2, 4, 8, 8, 8, 1]
+    g = UNetGenerator.from_config(TINY).eval()  # 5 levels: a 2×2 bottleneck at 64×64
+    assert g(torch.rand(1, 3, 64, 64)).shape == (1, 3, 64, 64)
