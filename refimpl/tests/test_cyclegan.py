@@ -228,3 +228,23 @@ def test_image_pool_returns_inputs_until_full_then_swaps_half_the_time() -> None
 def test_image_pool_of_size_zero_passes_through() -> None:
     x = torch.randn(3, 3, 4, 4)
     assert ImagePool(0).query(x) is x
+
+
+def test_module_defaults_and_batch_norm_widths() -> None:
+    assert not any(isinstance(m, nn.Dropout) for m in ResnetBlock(4).modules())
+    drops = [m for m in ResnetGenerator(ngf=2, n_blocks=2, use_dropout=True).modules() if isinstance(m, nn.Dropout)]
+    assert [d.p for d in drops] == [0.5, 0.5]
+    with torch.device("meta"):
+        assert _count(ResnetGenerator()) == 11_378_179  # resnet_9blocks, ngf = 64 by default
+    assert ImagePool().pool_size == 50
+    # With batch norm every norm's width must match its conv (instance norm without affine would not notice).
+    g = ResnetGenerator(ngf=2, n_blocks=1, norm_layer=nn.BatchNorm2d)
+    assert g(torch.rand(2, 3, 16, 16)).shape == (2, 3, 16, 16)
+    assert [m.num_features for m in g.modules() if isinstance(m, nn.BatchNorm2d)] == [2, 4, 8, 8, 8, 4, 2]
+
+
+def test_image_pool_returns_detached_images() -> None:
+    x = torch.rand(2, 1, 2, 2, requires_grad=True)
+    out = ImagePool(5, random.Random(0)).query(x * 2)
+    assert not out.requires_grad
+    torch.testing.assert_close(out, x.detach() * 2)
