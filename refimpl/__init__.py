@@ -53,6 +53,7 @@ from . import (  # noqa: F401
     stylegan,
     stylegan2,
     styleswin,
+    thin_plate_spline,
     transformer_gan,
     tricks_losses,
     triple_consistency,
