@@ -15,6 +15,7 @@ from . import (  # noqa: F401
     dcgan,
     deep3d_face,
     deep_image_prior,
+    dense_equivariant_labelling,
     dissection,
     domain_intersection,
     edt,
