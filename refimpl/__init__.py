@@ -16,6 +16,7 @@ from . import (  # noqa: F401
     deep3d_face,
     deep_image_prior,
     dense_equivariant_labelling,
+    detail_refinement,
     dissection,
     domain_intersection,
     edt,
