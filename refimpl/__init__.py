@@ -5,6 +5,7 @@ the example registry (``refimpl.registry.EXAMPLES``).
 """
 
 from . import (  # noqa: F401
+    active_appearance_model,
     adain,
     alphagan,
     bottleneck_encoders,
