@@ -214,6 +214,27 @@ def _check_metadata(catalog: Catalog, entry: Entry, report: Report) -> None:
         )
 
 
+# A ``refimpl: {none: ...}`` reason names why there is no code, starting with its kind.
+NONE_REASON_KINDS = ("survey", "dataset", "habit", "application", "study")
+
+
+def _check_none_reason(catalog: Catalog, entry: Entry, report: Report) -> None:
+    """A ``none`` reason that does not start with an accepted kind is a warning."""
+    reason = entry.refimpl_none_reason
+    if not isinstance(reason, str):
+        return
+    kind, colon, _ = reason.partition(":")
+    if not colon or kind.strip() not in NONE_REASON_KINDS:
+        report.warnings.append(
+            Problem(
+                catalog.path,
+                entry.line_of("refimpl", "none"),
+                f"entry '{entry.id}'",
+                f"refimpl none reason should start with one of {', '.join(k + ':' for k in NONE_REASON_KINDS)}",
+            )
+        )
+
+
 def _check_refimpl(catalog: Catalog, report: Report, repo_root: Path, *, orphans: bool = True) -> None:
     refimpl_dir = repo_root / "refimpl"
     referenced: set[str] = set()
@@ -323,6 +344,7 @@ def validate(catalog: Catalog, *, repo_root: Path | None = None, check_refimpl: 
         _check_year(catalog, entry, report, this_year)
         _check_author_notes(catalog, entry, report)
         _check_metadata(catalog, entry, report)
+        _check_none_reason(catalog, entry, report)
     if check_refimpl:
         _check_refimpl(catalog, report, repo_root)
     report.errors.sort(key=lambda p: (str(p.path) != str(catalog.path), p.line))
