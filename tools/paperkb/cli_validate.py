@@ -8,6 +8,7 @@ import sys
 from . import paths
 from .catalog import CatalogError, read_catalog, validate
 from .catalog.validate import pending_entries
+from .terminal import printable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,14 +28,14 @@ def main(argv: list[str] | None = None) -> int:
         catalog = read_catalog(args.catalog)
     except CatalogError as exc:
         for line in exc.problems:
-            print(line, file=sys.stderr)
+            print(printable(line), file=sys.stderr)
         return 1
     report = validate(catalog, check_refimpl=not args.no_refimpl)
     for problem in report.errors:
-        print(problem, file=sys.stderr)
+        print(printable(problem), file=sys.stderr)
     if args.warnings:
         for problem in report.warnings:
-            print(f"warning: {problem}", file=sys.stderr)
+            print(f"warning: {printable(problem)}", file=sys.stderr)
     if report.errors:
         print(f"{args.catalog}: {len(report.errors)} problem(s) in {len(catalog.entries)} entries", file=sys.stderr)
         return 1
@@ -47,5 +48,5 @@ def main(argv: list[str] | None = None) -> int:
     if report.pending:
         # Scaffolded entries: listed, not errors, so they stay visible until implemented.
         ids = pending_entries(catalog)
-        print(f"refimpl pending (not implemented yet): {', '.join(ids)}")
+        print(f"refimpl pending (not implemented yet): {printable(', '.join(ids))}")
     return 0

@@ -25,18 +25,22 @@ def read_catalog(path: str | Path) -> Catalog:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()  # one read: a writer replacing the file cannot split it
     except FileNotFoundError:
         raise CatalogError([f"{path}: catalog file not found"]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError([f"{path}: cannot read catalog: {exc}"]) from None
+    except OSError as exc:
+        raise CatalogError([f"{path}: cannot read catalog: {exc.strerror or exc}"]) from None
+    try:
+        text = yamlsafe.decode(data)
+    except yamlsafe.YamlSyntaxError as exc:
+        raise CatalogError([f"{path}:{exc.line}: {exc.message}"]) from None
     return catalog_from_text(text, path)
 
 
 def catalog_from_text(text: str, path: str | Path = "catalog.yaml") -> Catalog:
     path = Path(path)
     try:
-        data, node = yamlsafe.parse(text)
+        data, node, duplicates = yamlsafe.parse_checked(text)
     except yamlsafe.YamlSyntaxError as exc:
         raise CatalogError([f"{path}:{exc.line}: {exc.message}"]) from None
     tags: dict[str, Tag] = {}
@@ -59,7 +63,7 @@ def catalog_from_text(text: str, path: str | Path = "catalog.yaml") -> Catalog:
         entries=entries,
         data=data,
         node=node,
-        duplicate_keys=yamlsafe.find_duplicate_keys(node),
+        duplicate_keys=duplicates,
     )
 
 
