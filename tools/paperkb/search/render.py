@@ -55,6 +55,19 @@ def _match_spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
     return merged
 
 
+def _densest(spans: list[tuple[int, int]], reach: int) -> int:
+    """Index of the first span with the most span starts in ``[start, start + reach)``:
+    one sliding window over the sorted spans, linear in their number."""
+    best, best_count, end = 0, -1, 0
+    for i, (start, _) in enumerate(spans):
+        end = max(end, i)
+        while end < len(spans) and spans[end][0] < start + reach:
+            end += 1
+        if end - i > best_count:
+            best, best_count = i, end - i
+    return best
+
+
 def snippet(texts: list[str], terms: set[str], width: int = SNIPPET_CHARS) -> tuple[str, list[tuple[int, int]]]:
     """The window of ``width`` characters with the most matches, from the best text.
 
@@ -74,8 +87,7 @@ def snippet(texts: list[str], terms: set[str], width: int = SNIPPET_CHARS) -> tu
     start = 0
     if spans:
         # the window starting shortly before the match that has the most matches after it
-        counts = [sum(1 for s, _ in spans if a <= s < a + width - 20) for a, _ in spans]
-        first = spans[counts.index(max(counts))][0]
+        first = spans[_densest(spans, width - 20)][0]
         start = max(0, first - 20)
         if start:
             space = text.rfind(" ", 0, start)
