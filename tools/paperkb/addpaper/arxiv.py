@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from .http import USER_AGENT, FetchFailed, bounded_get
+from .httpget import USER_AGENT, FetchFailed, bounded_get
 
 Fetch = Callable[[str, float], bytes]
 
@@ -45,7 +45,7 @@ class PaperMeta:
 
 
 def urllib_fetch(url: str, timeout: float) -> bytes:
-    """The default ``fetch``: one bounded HTTP GET (:mod:`.http`), errors as :class:`LookupFailed`."""
+    """The default ``fetch``: one bounded HTTP GET (:mod:`.httpget`), errors as :class:`LookupFailed`."""
     try:
         return bounded_get(url, timeout)
     except FetchFailed as exc:
