@@ -63,6 +63,13 @@ def test_aliases_used_in_moderation_still_load(tmp_path):
     assert catalog.entries[0].authors == ["A. Author", "B. Author"]
 
 
+def test_a_large_catalog_without_aliases_is_not_an_alias_bomb(tmp_path):
+    path = tmp_path / "catalog.yaml"
+    keys = ", ".join(f"k{i}: {{en: a, zh: b}}" for i in range(60_000))  # 180k nodes, no alias
+    path.write_text(f"tags: {{{keys}}}\nentries: []\n", encoding="utf-8")
+    assert len(read_catalog(path).tags) == 60_000
+
+
 def test_merge_keys_are_not_duplicate_keys(tmp_path):
     path = tmp_path / "catalog.yaml"
     path.write_text(

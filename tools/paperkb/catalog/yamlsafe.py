@@ -117,8 +117,9 @@ def _line(node: Node) -> int:
 
 
 def _children(node: Node) -> list[Node]:
+    """The nodes the walk visits below ``node`` (scalar keys are not visited or counted)."""
     if isinstance(node, MappingNode):
-        return [n for pair in node.value for n in pair]
+        return [n for key, value in node.value for n in ((value,) if isinstance(key, ScalarNode) else (key, value))]
     if isinstance(node, SequenceNode):
         return list(node.value)
     return []
@@ -144,7 +145,7 @@ def find_duplicate_keys(node: Node | None) -> list[DuplicateKey]:
         key = id(current)
         if leaving:
             open_.discard(key)
-            done[key] = 1 + sum(done.get(id(c), 1) for c in _children(current))
+            done[key] = 1 + sum(done[id(c)] for c in _children(current))
             continue
         if key in open_:
             raise YamlSyntaxError(_line(current), "YAML alias refers to itself (a recursive alias)")
