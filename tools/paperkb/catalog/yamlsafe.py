@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 import yaml
+from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 try:  # libyaml is ~10x faster; fall back so a machine without it still works
@@ -181,6 +182,27 @@ def find_duplicate_keys(node: Node | None) -> list[DuplicateKey]:
     if done[id(node)] > written + MAX_EXTRA_NODES:
         raise YamlSyntaxError(worst[1], f"YAML aliases expand too far ({done[id(node)]:,} nodes from {written:,})")
     return sorted(found, key=lambda d: d.line)
+
+
+def shift_lines(node: Node | None, offset: int) -> None:
+    """Move every mark below ``node`` down ``offset`` lines (a fragment parsed alone
+    takes the lines it has in the whole file)."""
+    seen: set[int] = set()
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        # libyaml's marks are read-only: new ones, with what the line lookups read
+        start, end = current.start_mark, current.end_mark
+        current.start_mark = Mark("", start.index, start.line + offset, start.column, None, None)
+        current.end_mark = Mark("", end.index, end.line + offset, end.column, None, None)
+        if isinstance(current, MappingNode):
+            for key_node, value_node in current.value:
+                stack += (key_node, value_node)
+        elif isinstance(current, SequenceNode):
+            stack += current.value
 
 
 def child(node: Node | None, key: str | int) -> Node | None:
