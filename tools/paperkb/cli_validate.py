@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import paths
 from .catalog import CatalogError, read_catalog, validate
 from .catalog.validate import pending_entries
 from .terminal import printable
+
+LARGE_BYTES = 4_000_000  # above this, progress lines on stderr (stdout keeps the result)
+
+
+def _progress(stage: str) -> None:
+    print(f"validate.py: {stage}…", file=sys.stderr, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,12 +32,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        size = os.path.getsize(args.catalog)
+    except OSError:
+        size = 0
+    if size >= LARGE_BYTES:
+        _progress(f"reading {args.catalog} ({size / 1e6:.0f} MB)")
+    try:
         catalog = read_catalog(args.catalog)
     except CatalogError as exc:
         for line in exc.problems:
             print(printable(line), file=sys.stderr)
         return 1
-    report = validate(catalog, check_refimpl=not args.no_refimpl)
+    report = validate(catalog, check_refimpl=not args.no_refimpl, progress=_progress)
     for problem in report.errors:
         print(printable(problem), file=sys.stderr)
     if args.warnings:

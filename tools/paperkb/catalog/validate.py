@@ -10,7 +10,7 @@ import datetime as _dt
 import difflib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -430,8 +430,19 @@ def _check_refimpl(catalog: Catalog, report: Report, repo_root: Path, *, orphans
             )
 
 
-def validate(catalog: Catalog, *, repo_root: Path | None = None, check_refimpl: bool = True) -> Report:
-    """Every problem in ``catalog``; never raises for bad content."""
+PROGRESS_EVERY = 10_000  # entries between progress calls
+
+
+def validate(
+    catalog: Catalog,
+    *,
+    repo_root: Path | None = None,
+    check_refimpl: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> Report:
+    """Every problem in ``catalog``; never raises for bad content.
+
+    ``progress(stage)`` is called now and then on a large catalog (a line to show)."""
     report = Report()
     repo_root = repo_root or paths.REPO_ROOT
     if not isinstance(catalog.data, dict):
@@ -439,12 +450,17 @@ def validate(catalog: Catalog, *, repo_root: Path | None = None, check_refimpl: 
             Problem(catalog.path, 1, "catalog", "the catalog must be a mapping with 'tags' and 'entries'")
         )
         return report
+    large = progress is not None and len(catalog.entries) >= PROGRESS_EVERY
+    if large:
+        progress(f"checking the schema of {len(catalog.entries):,} entries")
     _check_duplicate_keys(catalog, report)
     _check_schema(catalog, report)
     _check_ids(catalog, report)
     this_year = _dt.date.today().year
     _check_tag_labels(catalog, report)
-    for entry in catalog.entries:
+    for done, entry in enumerate(catalog.entries, 1):
+        if large and done % PROGRESS_EVERY == 0:
+            progress(f"cross-checks: {done:,}/{len(catalog.entries):,} entries")
         _check_tags(catalog, entry, report)
         _check_control_characters(catalog, entry, report)
         _check_links(catalog, entry, report)

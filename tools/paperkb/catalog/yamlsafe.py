@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 import yaml
+import yaml.reader
 from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -89,8 +90,12 @@ def parse_checked(text: str) -> tuple[object, Node | None, list[DuplicateKey]]:
         line = mark.line + 1 if mark is not None else 1
         problem = exc.problem or exc.context or "invalid YAML"
         raise YamlSyntaxError(line, f"YAML syntax error: {problem}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML refuses: a line, not an offset
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character or "?")
+        raise YamlSyntaxError(line, f"YAML error: character U+{char:04X} is not allowed ({exc.reason})") from None
     except yaml.YAMLError as exc:
-        raise YamlSyntaxError(1, f"YAML error: {exc}") from None
+        raise YamlSyntaxError(1, f"YAML error: {' '.join(str(exc).split())}") from None
     except RecursionError:  # pragma: no cover - MAX_DEPTH keeps the constructor shallow
         raise YamlSyntaxError(1, "YAML nests too deeply") from None
     finally:
