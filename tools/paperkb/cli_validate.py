@@ -9,6 +9,7 @@ import sys
 from . import paths
 from .catalog import CatalogError, read_catalog, validate
 from .catalog.validate import pending_entries
+from .catalog.writer import WriteFailed, recover
 from .terminal import printable
 
 LARGE_BYTES = 4_000_000  # above this, progress lines on stderr (stdout keeps the result)
@@ -31,6 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        recover(args.catalog)  # a write interrupted by a kill is finished or rolled back first
+    except WriteFailed as exc:
+        print(exc, file=sys.stderr)
+        return 1
     try:
         size = os.path.getsize(args.catalog)
     except OSError:
@@ -55,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     pending = f", {len(report.pending)} refimpl pending" if report.pending else ""
     print(
         f"{args.catalog}: ok, {len(catalog.entries)} entries ({len(catalog.papers)} papers, "
-        f"{len(catalog.tricks)} tricks), {len(catalog.tags)} tags, "
+        f"{len(catalog.tricks)} tricks{f', {len(catalog.questions)} questions' if catalog.questions else ''}), "
+        f"{len(catalog.tags)} tags, "
         f"{len(report.warnings)} warning(s){pending}"
     )
     if report.pending:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from .. import paths
 from ..catalog import yamlsafe
-from ..catalog.atomic import LockTimeout, catalog_lock
 from ..catalog.load import CatalogError, catalog_from_text
 from ..catalog.validate import validate
+from ..catalog.writer import WriteFailed, open_catalog
 from ..terminal import printable
 from . import bibtex, markdown_notes
 from .merge import Plan, plan_import
@@ -61,6 +61,7 @@ def _report(plan: Plan, skipped: list, quiet: bool, dry_run: bool) -> None:
     print(
         f"{verb} {plan.count('add')}, merged {plan.count('merge')}, skipped {plan.count('skip') + len(skipped)}"
         f"{', new tags ' + str(len(plan.new_tags)) if plan.new_tags else ''}"
+        f"{', default status for ' + str(plan.defaulted) if plan.defaulted else ''}"
         f"{' (dry run: nothing written)' if dry_run else ''}"
     )
 
@@ -98,15 +99,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     path = Path(args.catalog)
     try:
-        with catalog_lock(path):
+        with open_catalog(path, dry_run=args.dry_run) as session:
             try:
-                original = yamlsafe.decode(path.read_bytes())
-            except OSError as exc:
-                print(printable(f"{path}: cannot read catalog: {exc.strerror or exc}"), file=sys.stderr)
-                return 1
+                yamlsafe.decode(session.read_bytes())  # a bad byte: name its line
             except yamlsafe.YamlSyntaxError as exc:
                 print(printable(f"{path}:{exc.line}: {exc.message}"), file=sys.stderr)
                 return 1
+            original = session.read_text()
             catalog = catalog_from_text(original, path)
             problems = validate(catalog, check_refimpl=False).errors
             if problems:  # merging into entries of the wrong shape would guess; fix them first
@@ -115,13 +114,13 @@ def main(argv: list[str] | None = None) -> int:
             _report(plan, skipped, args.quiet, args.dry_run)
             if args.dry_run or not plan.has_changes:
                 return 0
-            write_plan(path, plan, original)
+            write_plan(session, plan, original)
     except (CatalogError, WriteError) as exc:
         for line in exc.problems:
             print(printable(line), file=sys.stderr)
         print(f"{path}: not written", file=sys.stderr)
         return 1
-    except LockTimeout as exc:
+    except WriteFailed as exc:
         print(str(exc), file=sys.stderr)
         return 1
     return 0
