@@ -82,6 +82,7 @@ def payload_site(tmp_path_factory) -> Path:
     config = yaml.safe_load((REPO_ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
     config.update(docs_dir=str(REPO_ROOT / "docs"), hooks=[str(REPO_ROOT / "tools" / "site_hooks.py")], watch=[])
     config["extra"]["catalog"] = str(base / "catalog.yaml")
+    config["theme"]["custom_dir"] = str(REPO_ROOT / "overrides")
     (base / "mkdocs.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     result = mkdocs_build(base / "mkdocs.yml", base / "site")
     assert result.returncode == 0, result.stderr
