@@ -91,5 +91,6 @@ def run(n: int = 1000) -> list[str]:
         pages = sum(1 for _ in (base / "site-ours").rglob("index.html"))
         return [
             f"{n} entries, plain markdown pages, mkdocs build: {p:.1f} s (baseline, median of {REPEAT})",
-            f"{n} entries, site build with the hook ({pages} pages): {o:.1f} s = {o / p:.2f}x baseline (target <= 1.15x)",
+            f"{n} entries, site build with the hook ({pages} pages): {o:.1f} s = {o / p:.2f}x baseline"
+            " (target <= 1.15x)",
         ]
