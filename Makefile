@@ -45,7 +45,7 @@ lint: install
 
 ## make bench: speed figures (medians, ratios to a baseline measured in the same run)
 bench: install
-	$(PY) tools/bench.py
+	$(PY) tools/bench.py $(ONLY)
 
 ## make mutate [MODULE=adain]: inject one-line bugs, count how many the tests catch; writes refimpl/mutation/
 mutate: install

@@ -5,6 +5,7 @@ The pages come from :mod:`paperkb.sitegen`, which tests call directly.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from paperkb.sitegen import build_site, generate_pages, site_nav  # noqa: E402
 from paperkb.sitegen.assets import MissingAssets, vendored_files  # noqa: E402
 from paperkb.sitegen.home import COUNTS_MARKER  # noqa: E402
 from paperkb.sitegen.pages import MUTATION_DIR, render_counts  # noqa: E402
+from paperkb.sitesearch import build_search_index  # noqa: E402
+from paperkb.sitesearch.build import SearchBuildError  # noqa: E402
 
 _state: dict = {}
 
@@ -57,3 +60,12 @@ def on_page_markdown(markdown, page, config, files):
     if COUNTS_MARKER in markdown:
         return markdown.replace(COUNTS_MARKER, render_counts(_state["site"]))
     return markdown
+
+
+def on_post_build(config):
+    if os.environ.get("PAPERKB_SITE_SEARCH") == "off":  # the bench's lunr baseline
+        return
+    try:
+        build_search_index(_state["catalog"], Path(config["site_dir"]), Path(config["config_file_path"]).parent)
+    except SearchBuildError as exc:
+        raise PluginError(str(exc)) from None
