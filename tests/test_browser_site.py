@@ -12,7 +12,7 @@ import pytest
 import yaml
 from conftest import HEADER, REPO_ROOT, mkdocs_build
 from paperkb.catalog import load_catalog
-from test_browser_search import CHROMIUM, CHROMIUM_ARGS, _QuietHandler
+from paperkb.sitesearch.probe import CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
@@ -61,6 +61,21 @@ XSS_CATALOG = (
     added: 2026-11-21
 """
 )
+
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
 
 
 class _Server:
