@@ -14,9 +14,13 @@ from mkdocs.structure.files import File
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # mkdocs loads hooks by path
 
+from paperkb import paths  # noqa: E402
 from paperkb.catalog import CatalogError, load_catalog  # noqa: E402
-from paperkb.sitegen import generate_pages, home_counts, site_nav  # noqa: E402
-from paperkb.sitegen.home import COUNTS_MARKER, render_counts  # noqa: E402
+from paperkb.export import to_bibtex, to_json  # noqa: E402
+from paperkb.sitegen import build_site, generate_pages, site_nav  # noqa: E402
+from paperkb.sitegen.assets import MissingAssets, vendored_files  # noqa: E402
+from paperkb.sitegen.home import COUNTS_MARKER  # noqa: E402
+from paperkb.sitegen.pages import MUTATION_DIR, render_counts  # noqa: E402
 from paperkb.sitesearch import build_search_index  # noqa: E402
 from paperkb.sitesearch.build import SearchBuildError  # noqa: E402
 
@@ -25,25 +29,36 @@ _state: dict = {}
 
 def on_config(config):
     catalog_path = Path(config["config_file_path"]).parent / config.get("extra", {}).get("catalog", "catalog.yaml")
+    root = paths.REPO_ROOT  # refimpl/, node_modules/ and test results live beside the hook
     try:
         catalog = load_catalog(catalog_path)
     except CatalogError as exc:
         # Same messages as tools/validate.py, one per line.
         raise PluginError("invalid catalog:\n" + "\n".join(exc.problems)) from None
+    try:
+        _state["assets"] = vendored_files(root)
+    except MissingAssets as exc:
+        raise PluginError(str(exc)) from None
     _state["catalog"] = catalog
-    config["nav"] = site_nav(catalog)
+    _state["site"] = build_site(catalog, root)
+    config["nav"] = site_nav(catalog, mutation=any((root / MUTATION_DIR).glob("*.json")))
     return config
 
 
 def on_files(files, config):
-    for page in generate_pages(_state["catalog"]):
+    site = _state["site"]
+    for page in generate_pages(_state["catalog"], site=site):
         files.append(File.generated(config, page.path, content=page.markdown))
+    files.append(File.generated(config, "catalog.bib", content=to_bibtex(site.catalog.entries)))
+    files.append(File.generated(config, "catalog.json", content=to_json(site.catalog.entries)))
+    for source, dest in _state["assets"]:
+        files.append(File.generated(config, dest, abs_src_path=str(source)))
     return files
 
 
 def on_page_markdown(markdown, page, config, files):
     if COUNTS_MARKER in markdown:
-        return markdown.replace(COUNTS_MARKER, render_counts(home_counts(_state["catalog"])))
+        return markdown.replace(COUNTS_MARKER, render_counts(_state["site"]))
     return markdown
 
 
