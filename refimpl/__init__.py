@@ -56,6 +56,7 @@ from . import (  # noqa: F401
     transformer_gan,
     tricks_losses,
     triple_consistency,
+    vit,
     tunit,
     vision_aided_gan,
     xgan,
