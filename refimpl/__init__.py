@@ -29,6 +29,7 @@ from . import (  # noqa: F401
     genda,
     glide,
     hrnet,
+    kl_loss,
     losses_gan,
     lpips,
     lsgan,
@@ -56,9 +57,9 @@ from . import (  # noqa: F401
     transformer_gan,
     tricks_losses,
     triple_consistency,
-    vit,
     tunit,
     vision_aided_gan,
+    vit,
     xgan,
 )
 from .registry import EXAMPLES, Example, register_example
