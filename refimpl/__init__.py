@@ -33,6 +33,7 @@ from . import (  # noqa: F401
     losses_gan,
     lpips,
     lsgan,
+    mae,
     mixup,
     mtcnn,
     munit,
