@@ -48,6 +48,7 @@ from . import (  # noqa: F401
     rewriting_gan,
     singan,
     spade,
+    splitmask,
     srgan,
     stargan,
     stylealign,

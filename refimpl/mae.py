@@ -212,14 +212,18 @@ class MaskedAutoencoderViT(nn.Module):
             x = block(x)
         return self.norm(x), mask, ids_restore
 
-    def forward_decoder(self, latent: torch.Tensor, ids_restore: torch.Tensor) -> torch.Tensor:
-        """latent (N, 1 + L_keep, D) → per-patch pixel predictions (N, L, p²·C)."""
+    def decoder_features(self, latent: torch.Tensor, ids_restore: torch.Tensor) -> torch.Tensor:
+        """latent (N, 1 + L_keep, D) → normalised decoder tokens (N, 1 + L, D_dec), class token first."""
         x = self.decoder_embed(latent)
         patches = restore_with_mask_tokens(x[:, 1:], self.mask_token, ids_restore)
         x = torch.cat([x[:, :1], patches], dim=1) + self.decoder_pos_embed
         for block in self.decoder_blocks:
             x = block(x)
-        return self.decoder_pred(self.decoder_norm(x))[:, 1:]
+        return self.decoder_norm(x)
+
+    def forward_decoder(self, latent: torch.Tensor, ids_restore: torch.Tensor) -> torch.Tensor:
+        """latent (N, 1 + L_keep, D) → per-patch pixel predictions (N, L, p²·C)."""
+        return self.decoder_pred(self.decoder_features(latent, ids_restore))[:, 1:]
 
     def forward(self, imgs: torch.Tensor, mask_ratio: float | None = None, noise: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
