@@ -6,6 +6,7 @@ the example registry (``refimpl.registry.EXAMPLES``).
 
 from . import (  # noqa: F401
     adain,
+    adaptive_activations,
     alphagan,
     colorization,
     cyclegan,
