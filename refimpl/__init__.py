@@ -30,6 +30,7 @@ from . import (  # noqa: F401
     genda,
     glide,
     hrnet,
+    ic_layer,
     kl_loss,
     losses_gan,
     lpips,
