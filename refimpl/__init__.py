@@ -17,6 +17,7 @@ from . import (  # noqa: F401
     dissection,
     domain_intersection,
     edt,
+    effective_lr,
     eqgan_sa,
     esrgan,
     face_recognition_losses,
