@@ -8,6 +8,7 @@ from . import (  # noqa: F401
     adain,
     adaptive_activations,
     alphagan,
+    alpro,
     colorization,
     cyclegan,
     dance_pose_norm,
