@@ -50,6 +50,7 @@ from . import (  # noqa: F401
     progan,
     retinaface,
     rewriting_gan,
+    sdssl,
     singan,
     spade,
     splitmask,
