@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install test lint serve build bench gpu-test clean
+.PHONY: install test lint serve build bench gpu-test mutate clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,11 @@ lint: install
 
 ## make bench: speed figures (medians, ratios to a baseline measured in the same run)
 bench: install
-	$(PY) tools/bench.py
+	$(PY) tools/bench.py $(ONLY)
+
+## make mutate [MODULE=adain]: inject one-line bugs, count how many the tests catch; writes refimpl/mutation/
+mutate: install
+	$(PY) tools/mutate.py $(MODULE)
 
 ## make gpu-test: the GPU smoke tests (skipped without CUDA)
 gpu-test: install

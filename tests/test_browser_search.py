@@ -1,85 +1,115 @@
-"""The built site's search, driven in headless Chromium (Debian's, never a downloaded one)."""
+"""The built site's search (Pagefind), driven in headless Chromium (Debian's, never a
+downloaded one), with the site served under a sub-path as a project site is."""
 
 from __future__ import annotations
 
-import functools
-import http.server
-import shutil
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from paperkb.sitesearch.probe import CHROMIUM, browser_page
+from relevance_set import MRR_FLOOR, RECALL_FLOOR, everything, score
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (apt-get install chromium chromium-driver)"),
 ]
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def site_url(built_site: Path) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(built_site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+def probe(built_site: Path):
+    with browser_page(built_site) as p:
+        yield p
 
 
-@pytest.fixture(scope="module")
-def page(site_url: str):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        # Only the local site: no external fonts, analytics or CDNs.
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(site_url) else route.abort())
-        yield page
-        browser.close()
+def _ids(hrefs: list[str]) -> list[str]:
+    return [h.removeprefix("entries/").rstrip("/") for h in hrefs]
 
 
-def search(page, site_url: str, query: str) -> list[tuple[str, str]]:
-    """Type a query in the search box; return (title, href) of the results."""
-    page.goto(site_url)
-    page.locator("label.md-search__icon, .md-search__input").first.click()
-    box = page.locator("input.md-search__input")
-    box.fill("")
-    box.type(query)
-    box.press("End")  # typed CJK text sends no keyup: the search runs on keyup
-    page.wait_for_selector(".md-search-result__item", timeout=15000)
-    items = page.locator(".md-search-result__item > a")
-    results = []
-    for i in range(items.count()):
-        link = items.nth(i)
-        title = link.locator(".md-search-result__article h1, .md-search-result__article h2").first.inner_text()
-        results.append((title.replace("\u200b", "").strip(), link.get_attribute("href") or ""))
-    return results
+def test_the_site_ships_pagefind_and_not_the_lunr_index(built_site: Path) -> None:
+    assert (built_site / "pagefind" / "pagefind.js").is_file()
+    assert not (built_site / "search" / "search_index.json").exists()
 
 
-def test_english_query_finds_patchgan_in_pix2pix(page, site_url):
-    results = search(page, site_url, "PatchGAN")
-    assert any("entries/pix2pix/" in href for _, href in results), results
+def test_english_query_finds_patchgan_in_pix2pix_with_a_notes_snippet(probe) -> None:
+    assert _ids(probe.query("PatchGAN"))[0] == "pix2pix"
+    first = probe.page.locator(".pkb-search__item").first
+    assert "PatchGAN" in first.locator(".pkb-search__excerpt mark").first.inner_text()
+    assert first.locator(".pkb-search__meta").inner_text() == "paper · read · 2017"
 
 
-def test_chinese_query_finds_chinese_notes(page, site_url):
-    results = search(page, site_url, "判别器")
-    hrefs = [href for _, href in results]
-    assert any("entries/pix2pixhd/" in h for h in hrefs), results
-    assert any("entries/srgan/" in h for h in hrefs), results
+def test_chinese_query_finds_chinese_notes(probe) -> None:
+    ids = _ids(probe.query("判别器"))
+    assert {"pix2pixhd", "pix2pix"} <= set(ids)
+    # Excerpts show the Chinese as written: the index's word spaces are taken out.
+    excerpt = probe.page.locator(".pkb-search__excerpt").first.inner_text()
+    assert "判别 器" not in excerpt
+
+
+def test_glossary_finds_notes_written_in_the_other_language(probe, built_site: Path) -> None:
+    from paperkb.catalog import load_catalog
+
+    english_only = {
+        e.id for e in load_catalog(REPO / "catalog.yaml").entries
+        if "discriminator" in str(e.notes.get("en", "")).lower()
+        and not any(w in str(e.notes.get("zh", "")) for w in ("判别器", "鉴别器"))
+    }
+    assert english_only, "the catalog has notes that say discriminator only in English"
+    assert english_only & set(_ids(probe.query("判别器")))
+
+
+def test_a_typo_is_corrected_and_said_so(probe) -> None:
+    ids = _ids(probe.query("pix2pxi"))
+    assert "pix2pix" in ids[:3]
+    assert probe.note() == "Showing results for “pix2pix”"
+
+
+def test_prefix_matches_as_you_type(probe) -> None:
+    assert "cyclegan" in _ids(probe.query("cyclega"))[:3]
+
+
+def test_filters_restrict_results(probe) -> None:
+    probe.page.select_option(".pkb-search__filter[aria-label='Kind']", "trick")
+    try:
+        metas = []
+        probe.query("loss")
+        metas = probe.page.eval_on_selector_all(".pkb-search__meta", "els => els.map(e => e.textContent)")
+    finally:
+        probe.page.select_option(".pkb-search__filter[aria-label='Kind']", "")
+    assert metas and all(m.startswith("trick") for m in metas), metas
+
+
+def test_keyboard_slash_arrows_enter(probe) -> None:
+    page = probe.page
+    page.goto(probe.base)
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.classList.contains('pkb-search__input')")
+    page.keyboard.type("discriminator")
+    page.wait_for_selector("html[data-pkb-search='done']", state="attached")
+    second = page.locator(".pkb-search__link").nth(1).get_attribute("href")
+    page.keyboard.press("ArrowDown")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.url.endswith(second)
+    assert page.url.startswith(probe.base)  # stays under the sub-path
+    probe.opened = False
+
+
+def test_relevance_set_beats_floors_and_matches_the_terminal(probe, tmp_path: Path) -> None:
+    from paperkb.search import Searcher
+
+    browser = {q: _ids(probe.query(q)) for q, _ in everything()}
+    with Searcher(REPO / "catalog.yaml", tmp_path / "index") as searcher:
+        terminal = {q: [h.id for h in searcher.search(q, limit=10, snippets=False).hits] for q, _ in everything()}
+    b_recall, b_mrr, b_misses = score(browser)
+    t_recall, t_mrr, _ = score(terminal)
+    print(f"\n| search | recall@5 | MRR |\n|---|---|---|\n| browser | {b_recall:.3f} | {b_mrr:.3f} |"
+          f"\n| terminal | {t_recall:.3f} | {t_mrr:.3f} |")
+    assert len(everything()) >= 40
+    assert b_recall >= RECALL_FLOOR, b_misses
+    assert b_mrr >= MRR_FLOOR, b_misses
+    assert b_recall >= t_recall, (b_recall, t_recall)
+
+
+def test_no_console_errors(probe) -> None:
+    assert probe.errors == []

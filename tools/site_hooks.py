@@ -5,6 +5,7 @@ The pages come from :mod:`paperkb.sitegen`, which tests call directly.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # mkdocs loads hooks b
 from paperkb.catalog import CatalogError, load_catalog  # noqa: E402
 from paperkb.sitegen import generate_pages, home_counts, site_nav  # noqa: E402
 from paperkb.sitegen.home import COUNTS_MARKER, render_counts  # noqa: E402
+from paperkb.sitesearch import build_search_index  # noqa: E402
+from paperkb.sitesearch.build import SearchBuildError  # noqa: E402
 
 _state: dict = {}
 
@@ -42,3 +45,12 @@ def on_page_markdown(markdown, page, config, files):
     if COUNTS_MARKER in markdown:
         return markdown.replace(COUNTS_MARKER, render_counts(home_counts(_state["catalog"])))
     return markdown
+
+
+def on_post_build(config):
+    if os.environ.get("PAPERKB_SITE_SEARCH") == "off":  # the bench's lunr baseline
+        return
+    try:
+        build_search_index(_state["catalog"], Path(config["site_dir"]), Path(config["config_file_path"]).parent)
+    except SearchBuildError as exc:
+        raise PluginError(str(exc)) from None

@@ -1,0 +1,75 @@
+"""Run Pagefind over the entry records and write ``<site>/pagefind/``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ..catalog import Catalog
+from .records import records
+from .vocabulary import vocabulary
+
+# One index for the whole site, English rules (stemming): notes mix both languages, and
+# the Chinese is cut into words before Pagefind sees it (records.spaced). Pagefind's
+# own Chinese mode would cut every English word it does not know into letters.
+LANGUAGE = "en"
+OUTPUT = "pagefind"
+VOCABULARY = "pagefind-vocabulary.json"
+
+
+class SearchBuildError(RuntimeError):
+    """The site's search index could not be written."""
+
+
+async def _index(source: Path, out: Path) -> int:
+    from pagefind.index import IndexConfig, PagefindIndex
+
+    # One folder of record files, one request: the Python wrapper answers each request
+    # after a fixed poll delay, so a request per record would cost ~0.1 s each.
+    # The output path goes in the config: leaving the context writes the files there
+    # (without it, Pagefind would write a second copy into the working directory).
+    config = IndexConfig(force_language=LANGUAGE, write_playground=False, output_path=str(out))
+    async with PagefindIndex(config=config) as index:
+        added = await index.add_directory(path=str(source))
+    return int(added.get("page_count", 0))
+
+
+def build_search_index(catalog: Catalog, site_dir: Path, repo_root: Path, quiet: bool = False) -> Path:
+    """Index every entry of ``catalog`` into ``site_dir/pagefind``; returns that folder."""
+    try:
+        import pagefind.index  # noqa: F401
+    except ImportError as exc:
+        raise SearchBuildError(
+            "the site's search needs Pagefind: .venv/bin/python -m pip install -r requirements.txt"
+        ) from exc
+    start = time.perf_counter()
+    recs = records(catalog, repo_root)
+    out = Path(site_dir) / OUTPUT
+    # Written beside, then moved into place: a server never sees half an index.
+    tmp = Path(site_dir) / f".{OUTPUT}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="paperkb-search-") as source:
+        for rec in recs:
+            page = Path(source) / rec.url / "index.html"
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(rec.html, encoding="utf-8")
+        try:
+            count = asyncio.run(_index(Path(source), tmp))
+        except Exception as exc:  # the Pagefind service reports errors as plain exceptions
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise SearchBuildError(f"Pagefind failed to index the site: {exc}") from exc
+    if count != len(recs):
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise SearchBuildError(f"Pagefind indexed {count} of {len(recs)} entries")
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    words = json.dumps(vocabulary(catalog), ensure_ascii=False, separators=(",", ":"))
+    (Path(site_dir) / VOCABULARY).write_text(words, encoding="utf-8")
+    if not quiet:
+        print(f"search: indexed {len(recs)} entries in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    return out

@@ -1,0 +1,130 @@
+"""Drive the built site's search in headless Chromium: for the browser tests and the bench.
+
+The site is served on loopback under a sub-path (as a project site is), every request
+outside it is blocked, and queries are typed into the search box as a reader would.
+Debian's Chromium only; no browser is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+PREFIX = "/paperkb/"
+
+
+class _SubPathHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the site only under PREFIX; records (path, bytes) of what it sends."""
+
+    sent: list[tuple[str, int]]
+
+    def translate_path(self, path: str) -> str:
+        if not path.startswith(PREFIX):
+            return str(Path(self.directory) / "__outside_the_prefix__")
+        return super().translate_path("/" + path[len(PREFIX):])
+
+    def copyfile(self, source, outputfile) -> None:  # noqa: ANN001 - the stdlib's signature
+        data = source.read()
+        self.sent.append((self.path, len(data)))
+        outputfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@contextlib.contextmanager
+def serve(site: Path) -> Iterator[tuple[str, list[tuple[str, int]]]]:
+    """(base URL ending in PREFIX, the (path, bytes) of each response) while the server runs."""
+    sent: list[tuple[str, int]] = []
+    handler = functools.partial(type("H", (_SubPathHandler,), {"sent": sent}), directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}{PREFIX}", sent
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass
+class SearchPage:
+    """One browser page on the site, with the console errors and bytes seen so far."""
+
+    page: object
+    base: str
+    sent: list[tuple[str, int]]
+    errors: list[str] = field(default_factory=list)
+    opened: bool = False
+
+    def open(self, path: str = "") -> float:
+        """Load a page and open the search box; returns seconds until the box is ready."""
+        start = time.perf_counter()
+        self.page.goto(self.base + path)
+        self.page.click(".pkb-search__open")
+        self.page.wait_for_selector(".pkb-search__filter option", state="attached")
+        self.opened = True
+        return time.perf_counter() - start
+
+    def query(self, text: str, **filters: str) -> list[str]:
+        """Type ``text``; return the result hrefs (site-relative, e.g. ``entries/adain/``)."""
+        if not self.opened:
+            self.open()
+        page = self.page
+        for name, value in filters.items():
+            page.select_option(f".pkb-search__filter[aria-label='{name.title()}']", value)
+        box = page.locator(".pkb-search__input")
+        box.fill("")
+        box.fill(text)  # fires `input`, as typing or a Chinese input method does
+        page.wait_for_selector("html[data-pkb-search='done']", state="attached", timeout=20000)
+        hrefs = page.eval_on_selector_all(".pkb-search__link", "els => els.map(e => e.getAttribute('href'))")
+        prefix = PREFIX
+        return [h[len(prefix):] if h.startswith(prefix) else h for h in hrefs]
+
+    def note(self) -> str:
+        return self.page.inner_text(".pkb-search__note")
+
+    def search_bytes(self, since: int = 0) -> int:
+        """Bytes of search files (Pagefind's or lunr's) sent since response number ``since``."""
+        return sum(n for path, n in self.sent[since:] if re.search(r"pagefind|search|lunr", path))
+
+    def js_heap_mb(self) -> float:
+        return self.page.evaluate("performance.memory ? performance.memory.usedJSHeapSize / 1048576 : -1")
+
+
+@contextlib.contextmanager
+def browser_page(site: Path) -> Iterator[SearchPage]:
+    from playwright.sync_api import sync_playwright
+
+    if CHROMIUM is None:
+        raise RuntimeError("Chromium is not installed (apt-get install chromium chromium-driver)")
+    with serve(site) as (base, sent), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--enable-precise-memory-info"])
+        page = browser.new_page()
+        origin = base[: -len(PREFIX) + 1]
+        # Only the local site: no external fonts, analytics or CDNs.
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(origin) else route.abort())
+        probe = SearchPage(page, base, sent)
+        page.on("console", lambda m: probe.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: probe.errors.append(str(e)))
+        try:
+            yield probe
+        finally:
+            browser.close()

@@ -1,0 +1,146 @@
+"""One Pagefind record per entry: what a reader searches, weighted, with filters.
+
+Weights follow the terminal search: title first, then authors, tags and the arXiv id,
+then the author's notes, then text the project added (summary, translations), then
+the reference implementation's symbol names and docstring summary (never its source).
+Chinese text is cut into jieba's words (spaces between them), as the terminal search
+cuts it; a block of terms carries the parts of long words and the glossary's
+other-language names of the terms the entry mentions, so 判别器 finds notes that only
+say *discriminator*, and the reverse.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ..catalog import Catalog, Entry
+from ..search import analyzers, glossary, refcode
+from ..search.zh import default_segmenter, has_cjk
+
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MARKUP = re.compile(r"[*_`#>~|]+")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+
+
+@dataclass(frozen=True)
+class Record:
+    url: str  # relative to the site root, e.g. "entries/adain/"
+    html: str
+
+
+def plain(markdown: str) -> str:
+    """Markdown notes as the words a reader sees (links keep their text)."""
+    return _MARKUP.sub(" ", _LINK.sub(r"\1", markdown))
+
+
+def _esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _bilingual(value: object) -> tuple[str, str]:
+    if isinstance(value, dict):
+        return _text(value.get("en")), _text(value.get("zh"))
+    return _text(value), ""
+
+
+@lru_cache(maxsize=65536)
+def _cut(run: str) -> tuple[tuple[str, bool], ...]:
+    """jieba's words of one Chinese run with the parts of long ones, ``(word, is_part)``:
+    cut once, used for the record's text, its terms and the browser's word list."""
+    return tuple(default_segmenter().cut_for_search(run))
+
+
+def spaced(text: str) -> str:
+    """Chinese runs cut into jieba's words, separated by spaces.
+
+    Pagefind splits words at spaces and punctuation; the search box cuts a Chinese
+    query into the same words (longest match against ``chinese_words``) and joins
+    them back when it shows an excerpt.
+    """
+    if not has_cjk(text):
+        return text
+    return _CJK_RUN.sub(lambda m: " " + " ".join(w for w, part in _cut(m.group()) if not part) + " ", text)
+
+
+def chinese_words(text: str) -> set[str]:
+    """Every word a Chinese query may be cut into: jieba's words and their parts."""
+    if not has_cjk(text):
+        return set()
+    return {word for run in _CJK_RUN.findall(text) for word, _ in _cut(run)}
+
+
+def search_terms(english: str, chinese: str) -> list[str]:
+    """The parts of long Chinese words (人脸识别 -> 人脸, 识别), and glossary names in
+    the other language."""
+    terms: list[str] = []
+    if has_cjk(chinese):
+        for run in _CJK_RUN.findall(chinese):
+            terms.extend(word for word, part in _cut(run) if part)
+    terms.extend(spaced(t) for t in glossary.translations(analyzers.query_terms(english), chinese))
+    return list(dict.fromkeys(terms))  # each once, in order
+
+
+def _docstring_summary(code: str, words: int = 80) -> str:
+    """The start of the module docstring (title, the paper's terms), not the whole text."""
+    return " ".join(code.split()[:words])
+
+
+def entry_record(entry: Entry, tag_labels: dict[str, tuple[str, str]], roots: tuple[Path, ...]) -> Record:
+    data = entry.data
+    notes_en, notes_zh = _bilingual(data.get("notes"))
+    summary_en, summary_zh = _bilingual(data.get("summary"))
+    trans_en, trans_zh = _bilingual(data.get("translations"))
+    labels = [tag_labels.get(t, (t, "")) for t in entry.tags]
+    arxiv = entry.links.get("arxiv", "")
+    code, _ = refcode.code_text(entry.refimpl_targets, roots)
+    code_summary = _docstring_summary(code)
+    symbols = " ".join(t.partition(":")[2] for t in entry.refimpl_targets)
+    english = "\n".join([entry.title, notes_en, summary_en, trans_en, *(en for en, _ in labels)])
+    chinese = "\n".join([entry.title, notes_zh, summary_zh, trans_zh, *(zh for _, zh in labels)])
+    year = entry.year if isinstance(entry.year, int) and not isinstance(entry.year, bool) else None
+
+    parts = [
+        '<html lang="en"><head><title>' + _esc(entry.title) + "</title></head><body>",
+        f'<h1 data-pagefind-meta="title">{_esc(entry.title)}</h1>',
+        # The title's key terms in the other language weigh nearly as much as the title:
+        # 超分辨率 should find "…Super-Resolution…" as readily as the English does.
+        f'<p data-pagefind-weight="5">{_esc(spaced(" ".join(search_terms(entry.title, ""))))}</p>',
+        f'<span data-pagefind-meta="kind" data-pagefind-ignore>{_esc(entry.kind)}</span>',
+        f'<span data-pagefind-meta="status" data-pagefind-ignore>{_esc(entry.status)}</span>',
+        f'<span data-pagefind-filter="kind" data-pagefind-ignore>{_esc(entry.kind)}</span>',
+        f'<span data-pagefind-filter="status" data-pagefind-ignore>{_esc(entry.status)}</span>',
+    ]
+    if year is not None:
+        parts.append(f'<span data-pagefind-meta="year" data-pagefind-filter="year" data-pagefind-ignore>{year}</span>')
+    for en, _ in labels:
+        parts.append(f'<span data-pagefind-filter="tag" data-pagefind-ignore>{_esc(en)}</span>')
+    # Notes come first in the body so excerpts are drawn from them.
+    for text in (notes_en, notes_zh):
+        if text:
+            parts.append(f"<p>{_esc(spaced(plain(text)))}</p>")
+    meta = " ".join([*entry.authors, *(f"{en} {zh}" for en, zh in labels), f"arXiv {arxiv}" if arxiv else ""])
+    parts.append(f'<p data-pagefind-weight="3">{_esc(spaced(meta))}</p>')
+    for text in (summary_en, summary_zh, trans_en, trans_zh):
+        if text:
+            parts.append(f'<p data-pagefind-weight="0.6">{_esc(spaced(plain(text)))}</p>')
+    if symbols or code_summary:
+        parts.append(f'<p data-pagefind-weight="0.4">{_esc(symbols)} {_esc(code_summary)}</p>')
+    terms = search_terms(english, chinese)
+    if terms:
+        parts.append(f'<p data-pagefind-weight="0.8">{_esc(" ".join(terms))}</p>')
+    parts.append("</body></html>")
+    return Record(url=f"entries/{entry.id}/", html="\n".join(parts))
+
+
+def records(catalog: Catalog, repo_root: Path) -> list[Record]:
+    tag_labels = {slug: (tag.en, tag.zh) for slug, tag in catalog.tags.items()}
+    roots = (repo_root,)
+    return [entry_record(e, tag_labels, roots) for e in catalog.entries]

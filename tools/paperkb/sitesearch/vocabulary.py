@@ -1,0 +1,68 @@
+"""The words the browser needs beside the index (``pagefind-vocabulary.json``).
+
+Chinese: the words the index holds, so the search box can cut a Chinese query into
+them (longest match first) the way the records were cut.
+
+Latin: the words it suggests when a query finds nothing. Pagefind matches prefixes
+but has no typo tolerance. When a word of a query is no
+known word's prefix and finds (almost) nothing, the search box looks up the closest
+word in this list (edit distance, in the browser) and searches that too, saying so.
+The list holds every word of titles, authors, tags, glossary terms and refimpl
+symbols, then the words of the notes by the number of entries that use them, up to
+``LIMIT`` words: a typo of a word that only one note out of thousands uses is rare,
+and the list is fetched only after such a miss.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from ..catalog import Catalog
+from ..search.glossary import TERMS
+from .records import chinese_words
+
+LIMIT = 20_000
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]{2,}")
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+def vocabulary(catalog: Catalog, limit: int = LIMIT) -> dict[str, list[str]]:
+    """``{"latin": words for typo suggestions, "zh": the Chinese words of the index}``."""
+    return {"latin": latin_words(catalog, limit), "zh": sorted(_chinese(catalog))}
+
+
+def _chinese(catalog: Catalog) -> set[str]:
+    words: set[str] = set()
+    for tag in catalog.tags.values():
+        words |= chinese_words(tag.zh)
+    for _, zh in TERMS:
+        for name in zh:
+            words |= chinese_words(name)
+    for entry in catalog.entries:
+        for field in ("notes", "summary", "translations"):
+            value = entry.data.get(field)
+            if isinstance(value, dict):
+                words |= chinese_words(" ".join(str(v) for v in value.values()))
+        words |= chinese_words(entry.title)
+    return words
+
+
+def latin_words(catalog: Catalog, limit: int = LIMIT) -> list[str]:
+    core: set[str] = set()
+    for slug, tag in catalog.tags.items():
+        core |= _words(f"{slug.replace('-', ' ')} {tag.en}")
+    for en, _ in TERMS:
+        core |= _words(en)
+    notes: Counter[str] = Counter()
+    for entry in catalog.entries:
+        core |= _words(entry.title)
+        core |= _words(" ".join(entry.authors))
+        core |= _words(" ".join(t.partition(":")[2] for t in entry.refimpl_targets))
+        text = " ".join(str(v) for v in entry.notes.values())
+        notes.update(_words(text))
+    rest = [w for w, _ in notes.most_common() if w not in core]
+    return sorted(core | set(rest[: max(0, limit - len(core))]))
