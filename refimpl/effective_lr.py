@@ -44,16 +44,20 @@ def equivalent_learning_rate(effective_lr: float, momentum: float) -> float:
     return effective_lr * (1.0 - momentum)
 
 
-def sgd_trajectory(loss_fn: Callable[[torch.Tensor], torch.Tensor], start: torch.Tensor, lr: float, momentum: float, steps: int) -> torch.Tensor:
-    """Iterates of torch.optim.SGD(lr, momentum, dampening=0) from ``start``: (steps + 1, *start.shape)."""
-    theta = nn.Parameter(start.detach().clone())
-    opt = torch.optim.SGD([theta], lr=lr, momentum=momentum, dampening=0.0)
-    out = [theta.detach().clone()]
+def sgd_trajectory(loss_fn: Callable[[torch.Tensor], torch.Tensor], start: torch.Tensor, lr: float,
+                   momentum: float, steps: int) -> torch.Tensor:
+    """Iterates of heavy-ball SGD ``v ← m v + g``, ``θ ← θ − η v`` from ``start`` (the update of
+    ``torch.optim.SGD(momentum=m, dampening=0)``, written out because that optimiser's first step
+    imports torch._dynamo, seconds on a small machine): (steps + 1, *start.shape)."""
+    theta = start.detach().clone()
+    velocity = torch.zeros_like(theta)
+    out = [theta.clone()]
     for _ in range(steps):
-        opt.zero_grad()
-        loss_fn(theta).backward()
-        opt.step()
-        out.append(theta.detach().clone())
+        point = theta.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(loss_fn(point), point)
+        velocity = momentum * velocity + grad
+        theta = theta - lr * velocity
+        out.append(theta.clone())
     return torch.stack(out)
 
 
