@@ -65,6 +65,7 @@ from . import (  # noqa: F401
     tricks_losses,
     triple_consistency,
     tunit,
+    unimiss,
     vision_aided_gan,
     vit,
     xgan,
