@@ -20,7 +20,7 @@ from paperkb.export import to_bibtex, to_json  # noqa: E402
 from paperkb.sitegen import build_site, generate_pages, site_nav  # noqa: E402
 from paperkb.sitegen.assets import MissingAssets, vendored_files  # noqa: E402
 from paperkb.sitegen.home import COUNTS_MARKER  # noqa: E402
-from paperkb.sitegen.pages import MUTATION_DIR, render_counts  # noqa: E402
+from paperkb.sitegen.pages import MUTATION_DIR, SEARCH_BENCH, render_counts  # noqa: E402
 from paperkb.sitesearch import build_search_index  # noqa: E402
 from paperkb.sitesearch.build import SearchBuildError  # noqa: E402
 
@@ -41,7 +41,9 @@ def on_config(config):
         raise PluginError(str(exc)) from None
     _state["catalog"] = catalog
     _state["site"] = build_site(catalog, root)
-    config["nav"] = site_nav(catalog, mutation=any((root / MUTATION_DIR).glob("*.json")))
+    config["nav"] = site_nav(
+        catalog, mutation=any((root / MUTATION_DIR).glob("*.json")), benchmarks=(root / SEARCH_BENCH).is_file()
+    )
     return config
 
 
