@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -93,7 +94,7 @@ def _tag_labels(catalog: Catalog, entry: Entry) -> list[Tag]:
     return [catalog.tags[t] for t in entry.tags if t in catalog.tags]
 
 
-def render_entry(catalog: Catalog, entry: Entry, repo_root: Path | None = None) -> str:
+def render_entry(catalog: Catalog, entry: Entry, repo_root: Path | None = None, notebook: str | None = None) -> str:
     repo_root = repo_root or paths.REPO_ROOT
     views = _refimpl_views(entry, repo_root)
     # One block per module file: two targets in adain.py show its source once.
@@ -106,6 +107,7 @@ def render_entry(catalog: Catalog, entry: Entry, repo_root: Path | None = None) 
         links=[(LINK_LABELS.get(k, k), _link_url(k, v)) for k, v in entry.links.items()],
         refimpl_files=files,
         pending=any(v.pending for v in views),
+        notebook=notebook,
     )
 
 
@@ -149,7 +151,12 @@ def tag_page_path(slug: str) -> str:
     return f"tags/{slug}.md"
 
 
-def site_nav(catalog: Catalog) -> list:
+def notebook_links(notebooks: Sequence) -> dict[str, str]:
+    """entry id → link from the entry page to its notebook (``notebooks``: paperkb.notebooks.Notebook)."""
+    return {nb.entry_id: f"../{nb.site_path}" for nb in notebooks if nb.entry_id}
+
+
+def site_nav(catalog: Catalog, notebooks: Sequence = ()) -> list:
     """Sections and tag pages only: a nav listing every entry makes the build quadratic."""
     used = Counter(t for e in catalog.entries for t in e.tags)
     tag_items = [{catalog.tags[s].label: tag_page_path(s)} for s in sorted(catalog.tags) if used[s]]
@@ -159,18 +166,21 @@ def site_nav(catalog: Catalog) -> list:
         {"All papers": "papers.md"},
         {"Tricks": "tricks.md"},
         {"Tags": [{"All tags": "tags/index.md"}, *tag_items]},
+        *([{"Notebooks": [{nb.title: nb.site_path} for nb in notebooks]}] if notebooks else []),
         {"GPU smoke results": "gpu-smoke.md"},
         {"How-to": "howto.md"},
         {"About": "about.md"},
     ]
 
 
-def generate_pages(catalog: Catalog, repo_root: Path | None = None) -> list[SitePage]:
+def generate_pages(catalog: Catalog, repo_root: Path | None = None, notebooks: Sequence = ()) -> list[SitePage]:
     """Every generated page: one per entry, tag pages, tables and the dashboard."""
     repo_root = repo_root or paths.REPO_ROOT
     env = _env()
+    links = notebook_links(notebooks)
     pages = [
-        SitePage(f"entries/{e.id}.md", e.title, render_entry(catalog, e, repo_root)) for e in catalog.entries
+        SitePage(f"entries/{e.id}.md", e.title, render_entry(catalog, e, repo_root, links.get(e.id)))
+        for e in catalog.entries
     ]
     refimpl_state = {e.id: _refimpl_state(e, repo_root) for e in catalog.entries}
     table = env.get_template("table.md.j2")

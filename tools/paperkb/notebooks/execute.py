@@ -1,0 +1,119 @@
+"""Run stale notebooks with nbclient and keep the executed ``.ipynb`` under ``.cache/notebooks/``.
+
+nbclient rather than nbmake: nbmake is a pytest plugin that executes notebooks inside a
+test run and throws the outputs away, while the site needs the executed notebook itself
+(outputs and figures) written to the cache for mkdocs-jupyter, from the build and from
+the tests alike. nbclient is the executor nbmake and nbconvert are built on, with no
+pytest attached, so the build and the tests share one code path and one cache.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import jupytext
+import nbformat
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+from .sources import Notebook, source_hash
+
+CACHE_DIR = ".cache"  # the executed notebooks live in <repo>/.cache/notebooks/<stem>.ipynb
+CELL_TIMEOUT_S = 300
+FORCE_ENV = "PAPERKB_NOTEBOOKS_RERUN"  # set to 1 to execute every notebook, cache or not
+
+
+class NotebookError(Exception):
+    """A notebook raised: the message names the notebook, the cell and the error."""
+
+
+@dataclass(frozen=True)
+class Executed:
+    notebook: Notebook
+    path: Path  # the executed .ipynb in the cache
+    ran: bool  # False when the cached copy was up to date
+    wall_s: float
+    cpu_s: float  # user + system time of the kernel process
+
+
+def cached_path(notebook: Notebook, cache_root: Path) -> Path:
+    return cache_root / notebook.site_path
+
+
+def is_fresh(path: Path, key: str) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:  # a half-written or foreign file: execute again
+        return False
+    return nb.metadata.get("paperkb", {}).get("source_hash") == key
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _first_error(nb: nbformat.NotebookNode) -> tuple[int, str]:
+    """(1-based cell number, 'Name: value') of the first cell whose outputs hold an error."""
+    for number, cell in enumerate(nb.cells, start=1):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return number, f"{output.get('ename')}: {output.get('evalue')}"
+    return 0, "unknown error"
+
+
+def execute_notebook(notebook: Notebook, repo_root: Path, cache_root: Path | None = None,
+                     force: bool = False) -> Executed:
+    """Execute ``notebook`` unless its cached copy matches its current source hash.
+
+    The kernel runs with the repository root as its working directory, so ``import
+    refimpl`` finds this checkout's modules. Raises :class:`NotebookError` on the first
+    failing cell; nothing is written to the cache then.
+    """
+    cache_root = cache_root or repo_root / CACHE_DIR
+    target = cached_path(notebook, cache_root)
+    key = source_hash(notebook.source, repo_root)
+    force = force or os.environ.get(FORCE_ENV) == "1"
+    if not force and is_fresh(target, key):
+        return Executed(notebook, target, False, 0.0, 0.0)
+    shown = notebook.source.relative_to(repo_root).as_posix() if notebook.source.is_relative_to(repo_root) \
+        else str(notebook.source)
+    nb = jupytext.read(notebook.source, fmt="py:percent")
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    # IPC transport: a local kernel needs no TCP ports (and warns about unencrypted TCP);
+    # its sockets live in a scratch folder, not in the working directory.
+    with tempfile.TemporaryDirectory(prefix="paperkb-kernel-") as sockets:
+        km = KernelManager(kernel_name="python3", transport="ipc", ip=str(Path(sockets) / "kernel"))
+        client = NotebookClient(nb, km=km, timeout=CELL_TIMEOUT_S, kernel_name="python3",
+                                resources={"metadata": {"path": str(repo_root)}})
+        start = time.perf_counter()
+        cpu_before = _children_cpu()
+        try:
+            client.execute()
+        except CellExecutionError:
+            number, error = _first_error(nb)
+            raise NotebookError(f"{shown}: cell {number} raised {error}") from None
+        except (CellTimeoutError, DeadKernelError) as exc:
+            raise NotebookError(f"{shown}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+    wall = time.perf_counter() - start
+    cpu = _children_cpu() - cpu_before  # the kernel has exited and been waited for by now
+    nb.metadata["paperkb"] = {"source_hash": key, "source": shown}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".ipynb.part")
+    nbformat.write(nb, partial)
+    partial.replace(target)  # atomic: a reader never sees half a notebook
+    return Executed(notebook, target, True, wall, cpu)
+
+
+def execute_all(notebooks: list[Notebook], repo_root: Path, cache_root: Path | None = None,
+                force: bool = False) -> list[Executed]:
+    """Execute every stale notebook in turn; the first failure stops the run."""
+    return [execute_notebook(nb, repo_root, cache_root, force) for nb in notebooks]
