@@ -40,7 +40,7 @@ with torch.no_grad():
         logits[name] = head(features, labels) if not isinstance(head, NormFaceHead) else head(features)
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
 theta_deg = torch.rad2deg(phi)
 for name, out in logits.items():
     axes[0].plot(theta_deg, out[:, 0], label=name)
@@ -63,7 +63,7 @@ for name, deg in boundaries.items():
     axes[1].plot([0, math.cos(r)], [0, math.sin(r)], label=f"{name}: {deg:.1f}°")
 axes[1].set(aspect="equal", xlabel="feature x₁", ylabel="feature x₂", xlim=(-0.3, 1.4), ylim=(-0.2, 1.4),
             title="Where class 0 stops winning")
-axes[1].legend(fontsize=7, loc="lower left")
+axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
 fig.tight_layout()
 plt.show()
 
