@@ -19,6 +19,7 @@ from paperkb.addpaper import arxiv, cli, crossref, ids, insert, prompts, scaffol
 from paperkb.catalog import blocks, catalog_from_text, read_catalog, summary, validate
 from paperkb.catalog.atomic import catalog_lock
 from paperkb.catalog.validate import pending_entries, validate_entry
+from paperkb.catalog.writer import WriteFailed
 
 REPO = paths.REPO_ROOT
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -608,7 +609,7 @@ def test_scaffold_is_undone_when_the_catalog_write_fails(repo: Path) -> None:
     def crash() -> None:
         raise OSError("disk full")
 
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(WriteFailed, match=r"catalog.yaml: cannot write: disk full; .*nothing was changed"):
         insert.add_entry(catalog, entry, side_files=side, repo_root=repo, before_write=crash)
     assert catalog.read_bytes() == before and (repo / "refimpl" / "__init__.py").read_bytes() == init
     assert not (repo / "refimpl" / "undone.py").exists()

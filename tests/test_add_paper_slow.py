@@ -28,16 +28,16 @@ REPO = paths.REPO_ROOT
 RUNNER = """
 import os, sys, time
 sys.path.insert(0, {tools!r})
-from paperkb.addpaper import splice
+from paperkb.catalog import writer as catalog_writer
 from paperkb.addpaper.cli import main
 if {pause_mid_write!r}:
-    copy = splice._copy_range
+    copy = catalog_writer._copy_range
     def paused(src, dst, start, length):
         copy(src, dst, start, length // 2)
         os.fsync(dst)
         print("writing", flush=True)
         time.sleep(60)
-    splice._copy_range = paused
+    catalog_writer._copy_range = paused
 print("ready", flush=True)
 start = sys.stdin.readline()
 sys.exit(main(sys.argv[1:]))

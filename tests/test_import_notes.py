@@ -114,7 +114,9 @@ def test_bold_and_priority_marks_set_priority() -> None:
     recs = records("002")
     priorities = {r.title: r.priority for r in recs if r.kind == "paper"}
     assert priorities["Pix2Pix"] == 1 and priorities["AdaIN"] == 2 and priorities["MUNIT"] == 3
-    assert priorities["CycleGAN"] == 1  # bold, no mark
+    assert priorities["CycleGAN"] is None  # bold, no mark: a highlight, not a priority
+    highlighted = {r.title for r in recs if r.highlight}
+    assert highlighted == {"Pix2Pix", "CycleGAN", "AdaIN"}
     assert priorities["DCGAN"] is None and priorities["NeRF"] is None
     adain = by_title(recs, "AdaIN")
     assert adain.links == {
@@ -167,7 +169,8 @@ def test_experiment_findings_are_tricks_and_cited_papers_are_found() -> None:
     cited = {r.links["arxiv"]: r for r in recs if r.cited}
     assert set(cited) == {"1706.02932", "1710.09412", "1712.06391", "1711.05139"}
     assert cited["1710.09412"].title == "Mixup" and cited["1712.06391"].title == "least squares loss"
-    assert cited["1711.05139"].title == "XGAN" and cited["1706.02932"].status == "unread"
+    # struck in 004, where strikethrough retracts a claim: no status from it (the default, read, applies)
+    assert cited["1711.05139"].title == "XGAN" and cited["1706.02932"].status is None
     assert any("dropbox.com" in r.notes for r in tricks)  # remote figures stay
 
 
@@ -188,7 +191,7 @@ def test_import_counts_and_merges(imported: tuple[Path, str]) -> None:
     assert hd.tags == ["image-synthesis", "gan"]
     assert by_id["mtcnn"].tags == ["face"]  # Chinese heading matched by its declared zh label
     assert by_arxiv(catalog, "1711.10925").status == "unread"
-    assert by_arxiv(catalog, "1706.02932").status == "unread"
+    assert by_arxiv(catalog, "1706.02932").status == "read"  # cited for a finding; its strikethrough retracts a claim
     assert by_id["adain"].data == read_catalog(BASE).by_id()["adain"].data  # already imported from both files
 
 
@@ -340,3 +343,24 @@ def test_lists_are_renderable() -> None:
     )
     recursive = by_title(records("004"), "Recursive loop")
     assert "**repeat N times**.\n\n- Idea:" in recursive.notes and "\n    - ![v1_recur](" in recursive.notes
+
+
+def test_strikethrough_means_unread_only_where_the_file_says_so() -> None:
+    # 004 strikes out a retracted claim citing arXiv 1706.02932; its header defines no reading mark.
+    recs = records("004")
+    assert [r.status for r in recs if r.status] == []
+    text = "# Notes\n~~Strikethrough~~ means I have not gone through it.\n\n~~[Some Paper](https://arxiv.org/abs/2001.00001)~~\n"
+    (rec,) = markdown_notes.parse_text(text, "x.md").records
+    assert rec.status == "unread"
+
+
+def test_the_import_reports_how_many_entries_got_the_default_status(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "catalog.yaml"
+    shutil.copy(BASE, path)
+    notes = tmp_path / "notes.md"
+    notes.write_text("# GAN\n\n[A Linked Paper](https://arxiv.org/abs/2001.00001)\n\n"
+                     "[A Noted Paper](https://arxiv.org/abs/2001.00002): Good idea.\n", encoding="utf-8")
+    assert main([str(notes), "--catalog", str(path), "--date", DATE, "-q"]) == 0
+    assert "default status for 2" in capsys.readouterr().out
+    by_arxiv = {e.links.get("arxiv"): e.status for e in read_catalog(path).entries}
+    assert (by_arxiv["2001.00001"], by_arxiv["2001.00002"]) == ("unread", "read")

@@ -412,3 +412,19 @@ def test_cli_progress_goes_to_stderr_only_for_long_work(capsys: pytest.CaptureFi
     report(1000, 1000)
     captured = capsys.readouterr()
     assert captured.err == "\rindexing the catalog: 1000/1000 entries\n" and captured.out == ""
+
+
+def test_summaries_and_translations_are_searched_below_the_authors_notes(tmp_path: Path) -> None:
+    from conftest import HEADER
+
+    def entry(eid: str, field: str, lang: str = "en") -> str:
+        return (f"  - id: {eid}\n    kind: paper\n    title: Paper {eid}\n    tags: [gan]\n    status: read\n"
+                f"    {field}:\n      {lang}: |\n        The zebraflux module reshapes the features.\n"
+                f"    refimpl: {{none: none yet}}\n    sources: [s]\n    added: 2026-11-23\n")
+
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(HEADER + entry("from-summary", "summary") + entry("from-translation", "translations")
+                       + entry("from-notes", "notes"), encoding="utf-8")
+    with Searcher(catalog, tmp_path / "index") as s:
+        found = [h.id for h in s.search("zebraflux").hits]
+    assert found[0] == "from-notes" and set(found) == {"from-notes", "from-summary", "from-translation"}

@@ -203,3 +203,44 @@ def test_safe_loading_refuses_python_tags(write_catalog, capsys):
 def test_header_is_kept_as_schema_reference():
     text = (HEADER.splitlines()[0])
     assert text == "# yaml-language-server: $schema=./catalog.schema.json"
+
+
+@pytest.mark.parametrize(
+    ("lang", "sentence"),
+    [("zh", "不需要学习仿射参数。（译注：据英文笔记补写）"), ("en", "Content and style. (Translated from the Chinese notes.)"),
+     ("en", "A summary (added) by us."), ("en", "Machine translation of the notes."), ("zh", "译者注：补充。")],
+)
+def test_a_marker_sentence_inside_the_authors_notes_is_refused_with_its_line(write_catalog, capsys, lang, sentence):
+    text = "Align channel-wise mean and std of content features to the style's." if lang == "en" else \
+        "自适应实例归一化：对齐内容特征与风格特征的均值和方差。"
+    path = write_catalog(GOOD_ENTRY.replace(text, f"{text}\n        {sentence}"))
+    code, errors, _ = run(path, capsys)
+    assert code == 1 and len(errors) == 1, errors
+    assert errors[0].startswith(f"{path}:{line_of(path, sentence)}: entry 'adain': notes.{lang}:")
+    assert f"translations.{lang}" in errors[0]
+
+
+def test_translations_summary_highlight_and_questions_are_valid(write_catalog, capsys):
+    entry = GOOD_ENTRY.replace("    priority: 2\n", "    priority: 2\n    highlight: true\n").replace(
+        "    refimpl:\n", "    translations:\n      en: |\n        (translated) Adaptive instance norm.\n"
+        "    summary:\n      en: |\n        Added by the project.\n    refimpl:\n", 1).replace(
+        '      arxiv: "1703.06868"\n', '      arxiv: "1703.06868"\n    arxiv_version: "v2"\n'.replace("    arxiv_v", "    arxiv_v"))
+    entry = entry.replace('    arxiv_version: "v2"\n', "").replace("    tags: [style-transfer]\n",
+                                                                  '    arxiv_version: "v2"\n    tags: [style-transfer]\n')
+    question = GOOD_ENTRY.replace("id: adain", "id: a-question").replace("kind: paper", "kind: question").replace(
+        'arxiv: "1703.06868"', 'arxiv: "1703.06869"').replace(
+        "title: Arbitrary Style Transfer", "title: Could Arbitrary Style Transfer")
+    path = write_catalog(entry, question)
+    code, errors, _ = run(path, capsys)
+    assert errors == [] and code == 0
+    bad = write_catalog(entry.replace("highlight: true", "highlight: 1").replace('"v2"', '"2"'))
+    code, errors, _ = run(bad, capsys)
+    assert code == 1 and any("highlight" in e for e in errors) and any("arxiv_version" in e for e in errors)
+
+
+def test_marker_patterns_leave_ordinary_notes_alone():
+    from paperkb.catalog.markers import find_marker
+
+    for text in ("生成器 翻译注意力 判别器", "papers on machine translation use attention", "机器翻译模型", "We added noise."):
+        assert find_marker(text) is None, text
+    assert find_marker("第一行\n不需要。（译注：据英文笔记补写）") == (1, "（译注")

@@ -8,6 +8,7 @@ import sys
 from . import paths
 from .catalog import CatalogError, read_catalog, validate
 from .catalog.validate import pending_entries
+from .catalog.writer import WriteFailed, recover
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +24,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        recover(args.catalog)  # a write interrupted by a kill is finished or rolled back first
+    except WriteFailed as exc:
+        print(exc, file=sys.stderr)
+        return 1
     try:
         catalog = read_catalog(args.catalog)
     except CatalogError as exc:
@@ -41,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     pending = f", {len(report.pending)} refimpl pending" if report.pending else ""
     print(
         f"{args.catalog}: ok, {len(catalog.entries)} entries ({len(catalog.papers)} papers, "
-        f"{len(catalog.tricks)} tricks), {len(catalog.tags)} tags, "
+        f"{len(catalog.tricks)} tricks{f', {len(catalog.questions)} questions' if catalog.questions else ''}), "
+        f"{len(catalog.tags)} tags, "
         f"{len(report.warnings)} warning(s){pending}"
     )
     if report.pending:

@@ -12,10 +12,10 @@ from typing import Any
 
 from .. import paths
 from ..catalog import summary, yamlsafe
-from ..catalog.atomic import LOCK_TIMEOUT_S, LockTimeout
 from ..catalog.emit import entry_to_yaml
 from ..catalog.model import STATUSES, Tag
 from ..catalog.validate import validate_entry
+from ..catalog.writer import LOCK_TIMEOUT_S, WriteFailed
 from . import arxiv, crossref, ids, insert, layout, prompts, scaffold
 
 PROG = "add_paper.py"
@@ -48,10 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="declare a new tag with its English and Chinese labels (repeatable)")
     notes.add_argument("--status", choices=STATUSES, default="unread")
     notes.add_argument("--priority", type=int, choices=range(1, 10), metavar="1-9", help="1 = read next")
-    notes.add_argument("--note-en", help="English notes (markdown)")
-    notes.add_argument("--note-zh", help="中文笔记 (markdown)")
+    notes.add_argument("--note-en", help="your own English notes (markdown), kept verbatim in notes.en")
+    notes.add_argument("--note-zh", help="你自己的中文笔记 (markdown), kept verbatim in notes.zh")
     notes.add_argument("--source", action="append", default=[], help="where the notes come from (repeatable)")
-    notes.add_argument("--no-abstract", action="store_true", help="do not store the looked-up abstract")
+    notes.add_argument("--no-abstract", action="store_true",
+                       help="do not store the looked-up abstract (kept in 'abstract', never in the notes)")
     act = p.add_argument_group("what to do")
     act.add_argument("--scaffold", action="store_true",
                      help="create refimpl/<module>.py and its test (pending) and link them from the entry")
@@ -160,8 +161,7 @@ def run(args: argparse.Namespace, *, fetch: arxiv.Fetch, prompter: prompts.Promp
             raise Failure(f"--new-tag {tag.slug}: both labels (English and Chinese) are needed")
     known = {**head.tags, **new_tags}
 
-    stat = catalog.stat()
-    summaries = summary.load_summaries(catalog, cache_dir)
+    summaries = summary.load_summaries(catalog, cache_dir, write=not args.dry_run)
     if identifier is not None and not args.merge:  # refuse a known paper before any lookup
         probe = {"links": {"arxiv": identifier.value}} if identifier.kind == "arxiv" else {"doi": identifier.value}
         found = insert.find_duplicate(probe, summaries)
@@ -245,7 +245,6 @@ def run(args: argparse.Namespace, *, fetch: arxiv.Fetch, prompter: prompts.Promp
     outcome = insert.add_entry(
         catalog, entry, new_tags=new_tags, merge=args.merge, dry_run=args.dry_run, side_files=side_files,
         repo_root=repo_root, cache_dir=cache_dir, lock_timeout=args.lock_timeout,
-        summaries_hint=((stat.st_size, stat.st_mtime_ns), summaries),
     )
     for warning in outcome.warnings:
         print(f"warning: {warning}", file=err)
@@ -294,7 +293,7 @@ def main(
     try:
         return run(args, fetch=fetch, prompter=prompter, today=today or _dt.date.today(), edit=edit,
                    out=out, err=err)
-    except (Failure, insert.AddError, LockTimeout) as exc:
+    except (Failure, insert.AddError, WriteFailed) as exc:
         for line in str(exc).splitlines():
             print(f"{PROG}: {line}", file=err)
         return 1

@@ -7,9 +7,9 @@ Order of work, all under the catalog lock:
 3. the new entry's text is parsed back together with its neighbour, and
    validated alone (:func:`paperkb.catalog.validate.validate_entry`); a small
    catalog is also re-parsed and validated whole;
-4. side files (a refimpl scaffold) are written, the new catalog is written
-   atomically (:mod:`.splice`), and the summary cache is brought up to date so
-   the next add stays fast. A failure after step 4 began undoes the side files.
+4. the catalog writer (:mod:`paperkb.catalog.writer`) writes the side files (a
+   refimpl scaffold, journalled) and the new catalog, all or nothing, and the
+   summary cache is brought up to date so the next add stays fast.
 
 Everything else in the file is copied byte for byte: ``git diff`` shows only
 the new lines.
@@ -31,12 +31,12 @@ from typing import Any
 import yaml
 
 from ..catalog import blocks, summary, yamlsafe
-from ..catalog.atomic import LOCK_TIMEOUT_S, atomic_write_text, catalog_lock
 from ..catalog.emit import entry_to_yaml
 from ..catalog.load import CatalogError, catalog_from_text
 from ..catalog.model import Entry, Tag
 from ..catalog.validate import Problem, validate, validate_entry
-from . import layout, splice
+from ..catalog.writer import LOCK_TIMEOUT_S, SideFiles, Splice, apply_splices, open_catalog
+from . import layout
 
 FULL_CHECK_BYTES = 2 * 1024 * 1024  # below this, the whole new catalog is re-parsed and validated
 
@@ -52,56 +52,6 @@ class Duplicate(AddError):
 
 
 @dataclass
-class SideFiles:
-    """Files written with the entry (a scaffold), under the catalog lock.
-
-    ``files`` are new files (never overwritten); ``edits`` map existing files to
-    a function of their current text, applied under the lock so that two
-    writers editing the same file both land.
-    """
-
-    files: dict[Path, str]
-    edits: dict[Path, Callable[[str], str]] = field(default_factory=dict)
-    _written: list[Path] = field(default_factory=list)
-    _saved: dict[Path, str] = field(default_factory=dict)
-
-    def conflicts(self) -> list[Path]:
-        return [p for p in self.files if p.exists()]
-
-    def write(self) -> None:
-        for path, text in self.files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "x", encoding="utf-8") as handle:  # never overwrite someone's module
-                handle.write(text)
-            self._written.append(path)
-        for path, edit in self.edits.items():
-            old = path.read_text(encoding="utf-8")
-            new = edit(old)
-            self._saved[path] = old
-            atomic_write_text(path, new)
-
-    def rollback(self) -> None:
-        for path in reversed(self._written):
-            path.unlink(missing_ok=True)
-        for path, old in self._saved.items():
-            atomic_write_text(path, old)
-        self._written.clear()
-        self._saved.clear()
-
-    def render(self) -> dict[Path, str]:
-        """Every file as it would be written (for a dry run)."""
-        edited = {p: edit(p.read_text(encoding="utf-8")) for p, edit in self.edits.items()}
-        return {**self.files, **edited}
-
-    def render_into(self, root: Path, repo_root: Path) -> None:
-        """Write the files under another root (a dry run validates against it)."""
-        for path, text in self.render().items():
-            target = root / path.relative_to(repo_root)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
-
-
-@dataclass
 class Outcome:
     action: str  # "add", "merge" or "unchanged"
     entry_id: str
@@ -114,7 +64,7 @@ class Outcome:
 
 @dataclass
 class _Plan:
-    splices: list[splice.Splice]
+    splices: list[Splice]
     diff: str
     entry_line: int
     entry_text: str
@@ -197,7 +147,7 @@ def _check_neighbour(previous: str | None, inserted: str, entry: dict[str, Any])
         raise AddError("internal error: inserting the entry would change how its neighbour reads")
 
 
-def _plan_tags(head: layout.Head, new_tags: dict[str, Tag], data: bytes) -> tuple[list[splice.Splice], str, int]:
+def _plan_tags(head: layout.Head, new_tags: dict[str, Tag], data: bytes) -> tuple[list[Splice], str, int]:
     """Splices declaring new tags in the head, their diff, and the lines they add."""
     if not new_tags:
         return [], "", 0
@@ -219,7 +169,7 @@ def _plan_tags(head: layout.Head, new_tags: dict[str, Tag], data: bytes) -> tupl
             raise AddError(f"internal error: tag '{tag.slug}' does not read back")
     first = line - len(before)
     diff = _hunk(before + after, before + text.splitlines(keepends=True) + after, first, first)
-    return [splice.Splice(head.tags_end, 0, text.encode())], diff, text.count("\n")
+    return [Splice(head.tags_end, 0, text.encode())], diff, text.count("\n")
 
 
 def _plan_add(
@@ -265,7 +215,7 @@ def _plan_add(
     if fast:  # the summaries of the new file are known without reading it
         shifted = [dataclasses.replace(s, line=s.line + tag_lines) for s in summaries] if tag_lines else summaries
         after = [*shifted, summary.summarize(entry, blocks.digest(entry_text), entry_line)]
-    splices = [*tag_splices, splice.Splice(offset, 0, inserted.encode())]
+    splices = [*tag_splices, Splice(offset, 0, inserted.encode())]
     return _Plan(splices, header_for(tag_diff + entry_diff), entry_line, entry_text, after)
 
 
@@ -342,7 +292,7 @@ def _plan_merge(handle: Any, existing: summary.EntrySummary, entry: dict[str, An
     offset = len("".join(split.lines[: block.start_line - 1]).encode())
     old_lines = block.text.splitlines(keepends=True)
     diff = header_for(_hunk(old_lines, new_text.splitlines(keepends=True), block.start_line, block.start_line))
-    return _Plan([splice.Splice(offset, len(block.text.encode()), new_text.encode())], diff,
+    return _Plan([Splice(offset, len(block.text.encode()), new_text.encode())], diff,
                  block.start_line, new_text, None), expected
 
 
@@ -361,15 +311,6 @@ def _full_check(path: Path, old: bytes, new: bytes, entry_id: str, repo_root: Pa
     new_errors = [p for p in report.errors if (p.where, p.message) not in known or p.where == f"entry '{entry_id}'"]
     if new_errors:
         raise AddError("\n".join(str(p) for p in new_errors))
-
-
-def _apply(data: bytes, splices: list[splice.Splice]) -> bytes:
-    out, pos = [], 0
-    for s in sorted(splices, key=lambda s: s.offset):
-        out += [data[pos : s.offset], s.insert]
-        pos = s.offset + s.delete
-    out.append(data[pos:])
-    return b"".join(out)
 
 
 def _write_summary_cache(path: Path, cache_dir: Path, summaries: list[summary.EntrySummary]) -> None:
@@ -392,54 +333,53 @@ def add_entry(
     full_check_bytes: int = FULL_CHECK_BYTES,
     check_refimpl: bool = True,
     before_write: Callable[[], None] | None = None,
-    summaries_hint: tuple[tuple[int, int], list[summary.EntrySummary]] | None = None,
+    summaries_hint: tuple | None = None,
 ) -> Outcome:
     """Add ``entry`` to ``catalog`` (or merge it into the same paper with ``merge``).
 
-    ``summaries_hint`` is ``((size, mtime_ns), summaries)`` read by the caller
-    before taking the lock; it is used only if the file is still the same.
+    ``summaries_hint`` is ``((size, mtime_ns), summaries, content_digest)`` read by
+    the caller before taking the lock; it is used only if the file's bytes are still
+    the same.
     """
     path = Path(catalog)
-    cache_dir = Path(cache_dir) if cache_dir else path.parent / ".cache" / "paperkb"
+    real = path.resolve()
+    cache_dir = Path(cache_dir) if cache_dir else real.parent / ".cache" / "paperkb"
     new_tags = dict(new_tags or {})
-    with catalog_lock(path, timeout=lock_timeout):
-        if not dry_run:
-            splice.remove_stale_temps(path)
-        stat = path.stat()
-        size = stat.st_size
-        if summaries_hint is not None and summaries_hint[0] == (stat.st_size, stat.st_mtime_ns):
+    with open_catalog(path, timeout=lock_timeout, dry_run=dry_run) as session:
+        data = session.read_bytes()
+        size = len(data)
+        stat = real.stat()
+        if (summaries_hint is not None and summaries_hint[0] == (stat.st_size, stat.st_mtime_ns)
+                and len(summaries_hint) > 2 and summaries_hint[2] == blocks.digest_bytes(data)):
             summaries = summaries_hint[1]  # read just before the lock, and the file has not changed since
         else:
-            summaries = summary.load_summaries(path, cache_dir)
-        with open(path, "rb") as handle:
-            try:
-                head = layout.read_head(handle, size)
-            except layout.LayoutError as exc:
-                raise AddError(f"{path}: {exc}") from None
-            clash = [slug for slug in new_tags if slug in head.tags]
-            if clash:
-                raise AddError(f"{path}: tag '{clash[0]}' is already declared; drop --new-tag {clash[0]}")
-            duplicate = find_duplicate(entry, summaries)
-            if duplicate and not merge:
-                why, existing = duplicate
-                raise Duplicate(duplicate_message(path, why, existing), existing)
-            if merge and duplicate is None:
-                raise AddError(f"{path}: --merge: no entry has this arXiv id, DOI or title; nothing to merge into")
-            if merge:
-                assert duplicate is not None
-                plan, checked = _plan_merge(handle, duplicate[1], entry)
-                entry_id, action = duplicate[1].id, "merge" if plan.splices else "unchanged"
-                side_files = None  # a merge never scaffolds: the entry already exists
-            else:
-                taken = _id_taken(entry["id"], summaries)
-                if taken is not None:
-                    raise AddError(f"{path}:{taken.line}: id '{entry['id']}' is taken by another entry; choose --id")
-                plan = _plan_add(handle, size, head, entry, new_tags, summaries)
-                checked, entry_id, action = entry, entry["id"], "add"
-            old_bytes = None
-            if plan.splices and size <= full_check_bytes:
-                handle.seek(0)
-                old_bytes = handle.read()
+            summaries = summary.load_summaries(path, cache_dir, write=not dry_run)
+        handle = io.BytesIO(data)
+        try:
+            head = layout.read_head(handle, size)
+        except layout.LayoutError as exc:
+            raise AddError(f"{path}: {exc}") from None
+        clash = [slug for slug in new_tags if slug in head.tags]
+        if clash:
+            raise AddError(f"{path}: tag '{clash[0]}' is already declared; drop --new-tag {clash[0]}")
+        duplicate = find_duplicate(entry, summaries)
+        if duplicate and not merge:
+            why, existing = duplicate
+            raise Duplicate(duplicate_message(path, why, existing), existing)
+        if merge and duplicate is None:
+            raise AddError(f"{path}: --merge: no entry has this arXiv id, DOI or title; nothing to merge into")
+        if merge:
+            assert duplicate is not None
+            plan, checked = _plan_merge(handle, duplicate[1], entry)
+            entry_id, action = duplicate[1].id, "merge" if plan.splices else "unchanged"
+            side_files = None  # a merge never scaffolds: the entry already exists
+        else:
+            taken = _id_taken(entry["id"], summaries)
+            if taken is not None:
+                raise AddError(f"{path}:{taken.line}: id '{entry['id']}' is taken by another entry; choose --id")
+            plan = _plan_add(handle, size, head, entry, new_tags, summaries)
+            checked, entry_id, action = entry, entry["id"], "add"
+        old_bytes = data if plan.splices and size <= full_check_bytes else None
 
         outcome = Outcome(action, entry_id, plan.entry_line, plan.entry_text, plan.diff)
         if not plan.splices:
@@ -456,7 +396,7 @@ def add_entry(
                 raise AddError("\n".join(str(p) for p in report.errors))
             outcome.warnings = report.warnings
             if old_bytes is not None:
-                _full_check(path, old_bytes, _apply(old_bytes, plan.splices), entry_id, root, check_refimpl)
+                _full_check(path, old_bytes, apply_splices(old_bytes, plan.splices), entry_id, root, check_refimpl)
 
         if dry_run:
             if side_files is not None:
@@ -467,20 +407,8 @@ def add_entry(
                 check(repo_root)
             return outcome
 
-        if side_files is not None:
-            conflicts = side_files.conflicts()
-            if conflicts:
-                raise AddError(f"{conflicts[0]}: already exists; not overwritten (choose another --module)")
-            side_files.write()
-        try:
-            check(repo_root)
-            if before_write is not None:
-                before_write()
-            splice.splice_file(path, plan.splices)
-        except BaseException:
-            if side_files is not None:
-                side_files.rollback()
-            raise
+        session.write_splices(plan.splices, side=side_files, check=lambda: check(repo_root),
+                              before_rename=before_write)
         outcome.written = True
         if plan.after is not None:
             _write_summary_cache(path, cache_dir, plan.after)

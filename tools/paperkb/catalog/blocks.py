@@ -57,7 +57,11 @@ def _between_entries(line: str, item_indent: str) -> bool:
 
 
 def digest(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+    return digest_bytes(text.encode("utf-8"))
+
+
+def digest_bytes(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def split(text: str) -> Layout:

@@ -15,8 +15,8 @@ import yaml
 from . import yamlsafe
 
 FIELD_ORDER = (
-    "id", "kind", "title", "authors", "year", "venue", "doi", "links", "tags", "status",
-    "priority", "notes", "abstract", "refimpl", "sources", "added",
+    "id", "kind", "title", "authors", "year", "venue", "doi", "links", "arxiv_version", "tags", "status",
+    "priority", "highlight", "notes", "translations", "summary", "abstract", "refimpl", "sources", "added",
 )
 LINK_ORDER = ("arxiv", "pdf", "code", "project", "video", "url")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -53,8 +53,8 @@ def entry_to_yaml(entry: dict[str, Any]) -> str:
             for link in [k for k in LINK_ORDER if k in value] + [k for k in value if k not in LINK_ORDER]:
                 text = quoted(str(value[link])) if link == "arxiv" else scalar(value[link])
                 out.append(f"{pad}  {link}: {text}\n")
-        elif key == "notes" and isinstance(value, dict):
-            out.append(f"{lead}notes:\n")
+        elif key in ("notes", "translations", "summary") and isinstance(value, dict):
+            out.append(f"{lead}{key}:\n")
             for lang in ("en", "zh"):
                 if value.get(lang):
                     out.append(f"{pad}  {lang}: {_block(value[lang], pad + '    ')}")
@@ -67,6 +67,8 @@ def entry_to_yaml(entry: dict[str, Any]) -> str:
             out.append(f"{lead}abstract: {_block(value, pad + '  ')}")
         elif isinstance(value, list):
             out.append(f"{lead}{key}: [{', '.join(scalar(v) for v in value)}]\n")
+        elif key == "arxiv_version" and isinstance(value, str):
+            out.append(f"{lead}arxiv_version: {quoted(value)}\n")
         elif key == "added" and isinstance(value, str) and _DATE.match(value):
             out.append(f"{lead}added: {value}\n")  # a date reads back as its text (see yamlsafe)
         else:

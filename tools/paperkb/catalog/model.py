@@ -11,7 +11,7 @@ from yaml.nodes import Node
 from . import yamlsafe
 
 STATUSES = ("unread", "reading", "read")
-KINDS = ("paper", "trick")
+KINDS = ("paper", "trick", "question")
 
 
 @dataclass(frozen=True)
@@ -85,8 +85,29 @@ class Entry:
         return self.data.get("priority")
 
     @property
+    def highlight(self) -> bool:
+        """The author highlighted the entry (bold in the Notion export); not a priority."""
+        return self.data.get("highlight") is True
+
+    @property
+    def arxiv_version(self) -> str | None:
+        """The arXiv version the author cited ("v2"), beside the versionless ``links.arxiv``."""
+        return self.data.get("arxiv_version")
+
+    @property
     def notes(self) -> dict[str, str]:
+        """The author's own words, verbatim."""
         return dict(self.data.get("notes") or {})
+
+    @property
+    def translations(self) -> dict[str, str]:
+        """The project's translation of the notes (``en`` translates ``notes.zh``)."""
+        return dict(self.data.get("translations") or {})
+
+    @property
+    def summary(self) -> dict[str, str]:
+        """A short description written by the project."""
+        return dict(self.data.get("summary") or {})
 
     @property
     def refimpl_targets(self) -> list[str]:
@@ -137,3 +158,7 @@ class Catalog:
     @property
     def tricks(self) -> list[Entry]:
         return [e for e in self.entries if e.kind == "trick"]
+
+    @property
+    def questions(self) -> list[Entry]:
+        return [e for e in self.entries if e.kind == "question"]

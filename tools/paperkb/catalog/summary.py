@@ -1,7 +1,9 @@
 """Cached per-entry summaries (id, title, arXiv id, DOI, hash…) for tools that only read.
 
-The cache is keyed on the catalog's size and mtime; when the file changed, only
-the entry blocks whose text hash is new are parsed (see :mod:`.blocks`).
+The cache holds the catalog's size, mtime and content hash: it is used only when the
+file's bytes hash the same (an edit that keeps the size and mtime must not let a
+duplicate in). When the file changed, only the entry blocks whose text hash is new
+are parsed (see :mod:`.blocks`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from . import blocks as _blocks
 from . import yamlsafe
 from .scan import RawBlock, Scan, scan
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: the whole file's content hash decides, not its size and mtime alone
 
 
 @dataclass(frozen=True)
@@ -110,25 +112,33 @@ def _cache_file(catalog: Path, cache_dir: Path) -> Path:
     return cache_dir / f"summary-{key}.json"
 
 
-def load_summaries(catalog: str | Path, cache_dir: str | Path | None = None) -> list[EntrySummary]:
-    """Summaries of every entry, re-parsing only entry blocks that changed."""
+def load_summaries(
+    catalog: str | Path, cache_dir: str | Path | None = None, *, write: bool = True
+) -> list[EntrySummary]:
+    """Summaries of every entry, re-parsing only entry blocks that changed.
+
+    ``write=False`` (a dry run) leaves the cache file as it is.
+    """
     catalog = Path(catalog)
     cache_dir = Path(cache_dir) if cache_dir else paths.CACHE_DIR
     cache_file = _cache_file(catalog, cache_dir)
     stat = catalog.stat()
+    data = catalog.read_bytes()
     cached: dict = {}
     try:
         cached = json.loads(cache_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         cached = {}
+    if cached.get("version") != CACHE_VERSION or not isinstance(cached.get("entries"), list):
+        cached = {}
     if (
-        cached.get("version") == CACHE_VERSION
-        and cached.get("size") == stat.st_size
+        cached.get("size") == stat.st_size
         and cached.get("mtime_ns") == stat.st_mtime_ns
+        and cached.get("sha") == _blocks.digest_bytes(data)
     ):
         return [EntrySummary(**{**s, "tags": tuple(s["tags"])}) for s in cached["entries"]]
     by_digest = {s["digest"]: s for s in cached.get("entries", [])}
-    scanned = scan(catalog.read_bytes())  # byte-level split: no YAML parse, no line loop
+    scanned = scan(data)  # byte-level split: no YAML parse, no line loop
     todo = [b for b in scanned.blocks if b.digest not in by_digest]
     parsed = dict(zip((b.digest for b in todo), _parse_for_summaries(scanned, todo), strict=True))
     result = []
@@ -138,19 +148,28 @@ def load_summaries(catalog: str | Path, cache_dir: str | Path | None = None) -> 
             result.append(EntrySummary(**{**old, "tags": tuple(old["tags"]), "line": block.start_line}))
         else:
             result.append(summarize(parsed[block.digest], block.digest, block.start_line))
-    write_cache(catalog, cache_dir, result)
+    if write:
+        write_cache(catalog, cache_dir, result, data)
     return result
 
 
-def write_cache(catalog: str | Path, cache_dir: str | Path | None, summaries: list[EntrySummary]) -> None:
-    """Record ``summaries`` as those of the catalog file as it is now (size, mtime)."""
+def write_cache(
+    catalog: str | Path, cache_dir: str | Path | None, summaries: list[EntrySummary], data: bytes | None = None
+) -> None:
+    """Record ``summaries`` as those of the catalog file as it is now (size, mtime, hash);
+    ``data`` is the file's bytes when the caller has them."""
     catalog = Path(catalog)
     cache_dir = Path(cache_dir) if cache_dir else paths.CACHE_DIR
     stat = catalog.stat()
+    try:
+        data = catalog.read_bytes() if data is None else data
+    except OSError:
+        return
     payload = {
         "version": CACHE_VERSION,
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
+        "sha": _blocks.digest_bytes(data),
         # dict(vars(s)), not dataclasses.asdict: asdict deep-copies, ~20x slower at 10k entries
         "entries": [dict(vars(s)) for s in summaries],
     }

@@ -20,7 +20,7 @@ from jsonschema.exceptions import ValidationError
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from .. import paths
-from . import refimpl_scan, yamlsafe
+from . import markers, refimpl_scan, yamlsafe
 from .model import STATUSES, Catalog, Entry, Tag
 
 MIN_YEAR = 1900
@@ -174,6 +174,35 @@ def _check_year(catalog: Catalog, entry: Entry, report: Report, this_year: int) 
         )
 
 
+def _check_author_notes(catalog: Catalog, entry: Entry, report: Report) -> None:
+    """The author's notes hold the author's words only: no marker sentence of added text."""
+    notes = entry.data.get("notes")
+    if not isinstance(notes, dict):
+        return
+    for lang in ("en", "zh"):
+        text = notes.get(lang)
+        if not isinstance(text, str):
+            continue
+        found = markers.find_marker(text)
+        if found is None:
+            continue
+        offset, words = found
+        line = entry.line_of("notes", lang)
+        node = yamlsafe.child(yamlsafe.child(entry.node, "notes"), lang)
+        if node is not None and getattr(node, "style", None) in ("|", ">"):
+            line += 1 + offset  # a block scalar starts on the line after its key
+        report.errors.append(
+            Problem(
+                catalog.path,
+                line,
+                f"entry '{entry.id}'",
+                f"notes.{lang}: {words!r} marks text the project added; the author's notes hold the author's "
+                f"words only: move a translation to translations.{lang} and a "
+                f"summary to summary.{lang}",
+            )
+        )
+
+
 def _check_metadata(catalog: Catalog, entry: Entry, report: Report) -> None:
     """Missing metadata is a warning: leaving a field out beats guessing it."""
     if entry.kind != "paper":
@@ -292,6 +321,7 @@ def validate(catalog: Catalog, *, repo_root: Path | None = None, check_refimpl: 
         _check_tags(catalog, entry, report)
         _check_links(catalog, entry, report)
         _check_year(catalog, entry, report, this_year)
+        _check_author_notes(catalog, entry, report)
         _check_metadata(catalog, entry, report)
     if check_refimpl:
         _check_refimpl(catalog, report, repo_root)
@@ -341,6 +371,7 @@ def validate_entry(
     _check_tags(catalog, entry, report)
     _check_links(catalog, entry, report)
     _check_year(catalog, entry, report, _dt.date.today().year)
+    _check_author_notes(catalog, entry, report)
     _check_metadata(catalog, entry, report)
     if check_refimpl:
         _check_refimpl(catalog, report, repo_root or paths.REPO_ROOT, orphans=False)

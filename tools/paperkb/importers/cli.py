@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from .. import paths
-from ..catalog.atomic import LockTimeout, catalog_lock
 from ..catalog.load import CatalogError, catalog_from_text
+from ..catalog.writer import WriteFailed, open_catalog
 from . import bibtex, markdown_notes
 from .merge import Plan, plan_import
 from .write import WriteError, write_plan
@@ -58,6 +58,7 @@ def _report(plan: Plan, skipped: list, quiet: bool, dry_run: bool) -> None:
     print(
         f"{verb} {plan.count('add')}, merged {plan.count('merge')}, skipped {plan.count('skip') + len(skipped)}"
         f"{', new tags ' + str(len(plan.new_tags)) if plan.new_tags else ''}"
+        f"{', default status for ' + str(plan.defaulted) if plan.defaulted else ''}"
         f"{' (dry run: nothing written)' if dry_run else ''}"
     )
 
@@ -82,24 +83,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     path = Path(args.catalog)
     try:
-        with catalog_lock(path):
-            try:
-                original = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                print(f"{path}: cannot read catalog: {exc}", file=sys.stderr)
-                return 1
+        with open_catalog(path, dry_run=args.dry_run) as session:
+            original = session.read_text()
             catalog = catalog_from_text(original, path)
             plan = plan_import(catalog, records, today=today)
             _report(plan, skipped, args.quiet, args.dry_run)
             if args.dry_run or not plan.has_changes:
                 return 0
-            write_plan(path, plan, original)
+            write_plan(session, plan, original)
     except (CatalogError, WriteError) as exc:
         for line in exc.problems:
             print(line, file=sys.stderr)
         print(f"{path}: not written", file=sys.stderr)
         return 1
-    except LockTimeout as exc:
+    except WriteFailed as exc:
         print(str(exc), file=sys.stderr)
         return 1
     return 0

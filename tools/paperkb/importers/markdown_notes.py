@@ -42,6 +42,11 @@ _VENUE = re.compile(
 _MD_LINK = re.compile(r"(?<!!)\[([^\]]+)\]\(\s*(" + URL + r")\s*\)")
 _STRUCK = re.compile(r"~~.*?~~", re.S)
 _PARENS = re.compile(r"[()（）]")
+# A file says what its strikethrough means ("~~Strikethrough~~ means I have not gone through it");
+# elsewhere a strikethrough retracts a claim and says nothing about reading.
+_STRIKE_MEANS_UNREAD = re.compile(
+    r"~~[^~\n]+~~\s*(?:means|=|:)\s*(?:I\s+)?(?:have\s+not|haven't|did\s+not|didn't|not)\s+"
+    r"(?:gone\s+through|read|finished)", re.I)
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,7 @@ class _Parser:
         self.sections: list[tuple[int, str | None]] = []
         self.loose: NoteRecord | None = None
         self.loose_lines: list[str] = []
+        self.strike_means_unread = bool(_STRIKE_MEANS_UNREAD.search("\n".join(self.lines[:10])))
 
     # -- helpers ------------------------------------------------------------
     def section_names(self) -> list[str]:
@@ -324,7 +330,8 @@ class _Parser:
         if lead.group("bold"):
             head_tail = head_tail.replace("**", "", 1)
         record = NoteRecord(self.source, i + 1, "paper", title, sections=self.section_names())
-        if struck:
+        record.highlight = lead.group("bold") is not None
+        if struck and self.strike_means_unread:
             record.status = "unread"
         venue = _VENUE.search(head_tail)
         if venue:
@@ -365,7 +372,8 @@ class _Parser:
         )
         if paperish:
             record = NoteRecord(self.source, i + 1, "paper", _clean_title(name), sections=self.section_names())
-            record.priority = priority if priority is not None else (1 if bold_whole else None)
+            record.priority = priority  # only a '—-N' mark is a priority
+            record.highlight = bold_whole  # bold is a highlight
             for label, url in labelled:
                 if T.is_remote(url):
                     kind, value = classify_link(url, label)
@@ -402,9 +410,8 @@ class _Parser:
                     title = bolds[-1].strip() if bolds else f"arXiv {value}"
                 cited = NoteRecord(self.source, i + 1, "paper", _clean_title(title), sections=record.sections)
                 cited.links["arxiv"] = value
-                cited.cited = True
-                cited.status = "unread"
-                if any(a <= m.start() < b for a, b in struck_spans):
+                cited.cited = True  # cited for a finding or adopted: the default status is read
+                if self.strike_means_unread and any(a <= m.start() < b for a, b in struck_spans):
                     cited.status = "unread"
                 self.result.records.append(cited)
 

@@ -48,6 +48,7 @@ class Plan:
     new_tags: dict[str, dict[str, str]] = field(default_factory=dict)
     actions: list[Action] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    defaulted: int = 0  # new entries whose status is the default (the notes do not say)
 
     @property
     def added(self) -> list[dict[str, Any]]:
@@ -90,9 +91,12 @@ def _ends_line(text: str) -> str:
 
 
 def default_status(record: NoteRecord) -> str:
+    """The status the notes give, else the default (README, "Status when the notes do not say"):
+    ``read`` when the author wrote about the entry or cites it inside a note (for a finding,
+    or as a technique adopted), ``unread`` when it is only named or linked."""
     if record.status:
         return record.status
-    return "unread" if record.cited else "read"
+    return "read" if record.notes.strip() or record.cited else "unread"
 
 
 class _Index:
@@ -221,8 +225,12 @@ class Planner:
             entry["links"] = dict(record.links)
         entry["tags"] = tags
         entry["status"] = default_status(record)
+        if not record.status:
+            self.plan.defaulted += 1
         if record.priority is not None:
             entry["priority"] = record.priority
+        if record.highlight:
+            entry["highlight"] = True
         if record.notes:
             entry["notes"] = {T.language(record.notes): _ends_line(record.notes)}
         if record.abstract:
@@ -268,6 +276,9 @@ class Planner:
         if STATUS_RANK[status] > STATUS_RANK.get(str(entry.get("status")), 0):
             entry["status"] = status
             changes.append(f"status {status}")
+        if record.highlight and entry.get("highlight") is not True:
+            entry["highlight"] = True
+            changes.append("highlight")
         if record.priority is not None and (entry.get("priority") is None or record.priority < entry["priority"]):
             entry["priority"] = record.priority
             changes.append(f"priority {record.priority}")

@@ -29,6 +29,7 @@ class NoteRecord:
     notes: str = ""  # markdown, one language or mixed
     status: str | None = None  # None: the importer's default for the kind of mention
     priority: int | None = None
+    highlight: bool = False  # bold in a Notion export: the author highlighted it (not a priority)
     cited: bool = False  # only mentioned inside another entry's note
     authors: list[str] = field(default_factory=list)
     year: int | None = None

@@ -12,10 +12,10 @@ import re
 from pathlib import Path
 
 from ..catalog import blocks
-from ..catalog.atomic import atomic_write_text, catalog_lock
 from ..catalog.emit import entry_to_yaml
 from ..catalog.load import CatalogError, catalog_from_text
 from ..catalog.validate import validate
+from ..catalog.writer import Session
 from .merge import Plan
 
 _TAGS_KEY = re.compile(r"^tags:\s*(#.*)?$")
@@ -100,13 +100,13 @@ def check(new_text: str, plan: Plan, path: Path) -> None:
         raise WriteError([str(p) for p in report.errors])
 
 
-def write_plan(path: str | Path, plan: Plan, original: str) -> str:
-    """Render, check, and atomically replace ``path``; the caller holds the catalog lock."""
-    path = Path(path)
-    new_text = render(original, plan, path)
-    check(new_text, plan, path)
-    atomic_write_text(path, new_text)
+def write_plan(session: Session, plan: Plan, original: str) -> str:
+    """Render, check, and write through the catalog writer (``original`` was read from
+    ``session``, under its lock)."""
+    new_text = render(original, plan, session.path)
+    check(new_text, plan, session.path)
+    session.write_text(new_text)
     return new_text
 
 
-__all__ = ["WriteError", "catalog_lock", "check", "render", "write_plan"]
+__all__ = ["WriteError", "check", "render", "write_plan"]

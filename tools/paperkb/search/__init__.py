@@ -75,7 +75,8 @@ class Searcher:
                 labels.append(f"{en} · {zh}" if zh else en)
             text_snippet, marks = "", []
             if snippets:
-                sources = [stored.get("notes_en", ""), stored.get("notes_zh", ""), stored.get("title", "")]
+                sources = [stored.get("notes_en", ""), stored.get("notes_zh", ""), stored.get("title", ""),
+                           stored.get("added", "")]
                 text_snippet, marks = snippet(sources, outcome.highlight)
             hits.append(
                 Hit(

@@ -28,7 +28,7 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from . import analyzers, glossary, vectors, zh
 from .query import Clause, ParsedQuery
 
-PROSE_FIELDS = ("title", "tagtext", "notes_en", "notes_zh", "glossary", "code")
+PROSE_FIELDS = ("title", "tagtext", "notes_en", "notes_zh", "added", "glossary", "code")
 PHRASE_FIELDS = ("title", "tagtext", "notes_en", "notes_zh", "glossary")
 MAX_PHRASE_CHECKS = 300  # entries whose stored text is checked for a quoted phrase
 FUZZY_DISCOUNT = 0.5

@@ -29,14 +29,15 @@ from . import analyzers, glossary, refcode
 # Kept out of the import path of a query on a fresh index: the catalog package
 # pulls in the YAML loader and the validator, which a warm query never needs.
 
-FORMAT = 4  # bump when the schema or the analysis changes: the index is rebuilt
+FORMAT = 5  # bump when the schema or the analysis changes: the index is rebuilt
 HEAD = "state-head.json"
 ENTRIES = "state-entries.json"
 ENV_INDEX_DIR = "PAPERKB_SEARCH_INDEX"
 
 # Matches in a title or a tag count for more than one word among 400 of notes.
-BOOSTS = {"title": 3.0, "tagtext": 2.0, "authors": 1.5, "glossary": 0.8, "code": 0.8}
-TEXT_FIELDS = ("title", "authors", "tagtext", "notes_en", "notes_zh", "glossary", "code")
+# The project's summaries and translations are searched too, below the author's own notes (1.0).
+BOOSTS = {"title": 3.0, "tagtext": 2.0, "authors": 1.5, "glossary": 0.8, "code": 0.8, "added": 0.5}
+TEXT_FIELDS = ("title", "authors", "tagtext", "notes_en", "notes_zh", "added", "glossary", "code")
 
 
 class SearchIndexError(Exception):
@@ -58,6 +59,7 @@ def schema() -> Schema:
         # reading their posting lists; phrases are checked on the stored text instead.
         notes_en=TEXT(analyzer=mixed, stored=True, phrase=False),
         notes_zh=TEXT(analyzer=mixed, stored=True, phrase=False),
+        added=TEXT(analyzer=mixed, stored=True, phrase=False, field_boost=BOOSTS["added"]),
         glossary=TEXT(analyzer=mixed, stored=True, field_boost=BOOSTS["glossary"]),
         code=TEXT(analyzer=analyzers.code_analyzer(), phrase=False, field_boost=BOOSTS["code"]),
         digest=STORED(),
@@ -105,6 +107,9 @@ def document(entry: dict, tags: dict[str, tuple[str, str]], roots: tuple[Path, .
     tagtext = "\n".join(f"{en} {zh} {slug.replace('-', ' ')}" for slug, (en, zh) in zip(slugs, labels, strict=True))
     title = _text(entry.get("title"))
     notes_en, notes_zh = _text(notes.get("en")), _text(notes.get("zh"))
+    added = "\n".join(  # what the project wrote: summary and translations, both languages
+        _text(field.get(lang)) for key in ("summary", "translations") if isinstance(field := entry.get(key), dict)
+        for lang in ("en", "zh") if _text(field.get(lang)))
     refimpl = entry.get("refimpl")
     code, files = refcode.code_text(list(refimpl) if isinstance(refimpl, list) else [], roots)
     english = "\n".join([title, notes_en, *(en for en, _ in labels)])
@@ -120,6 +125,7 @@ def document(entry: dict, tags: dict[str, tuple[str, str]], roots: tuple[Path, .
         "tagtext": tagtext,
         "notes_en": notes_en,
         "notes_zh": notes_zh,
+        "added": added,
         "glossary": "\n".join(glossary.translations(analyzers.query_terms(english), chinese)),
         "code": code,
     }

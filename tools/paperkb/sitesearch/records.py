@@ -118,6 +118,8 @@ def entry_record(entry: Entry, tag_labels: dict[str, tuple[str, str]], roots: tu
         f'<span data-pagefind-filter="kind" data-pagefind-ignore>{_esc(entry.kind)}</span>',
         f'<span data-pagefind-filter="status" data-pagefind-ignore>{_esc(entry.status)}</span>',
     ]
+    if entry.data.get("highlight") is True:
+        parts.append('<span data-pagefind-filter="highlight" data-pagefind-ignore>highlighted</span>')
     if year is not None:
         parts.append(f'<span data-pagefind-meta="year" data-pagefind-filter="year" data-pagefind-ignore>{year}</span>')
     for en, _ in labels:

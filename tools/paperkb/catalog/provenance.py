@@ -1,0 +1,56 @@
+"""Whose words: trace the author's notes in the catalog back to the note files they came from.
+
+The importer converts a little markdown when it imports a note (see README, "Whose
+words"); :func:`normalise` undoes exactly that, so a line of ``notes.en``/``notes.zh``
+and the seed line it came from compare equal:
+
+* HTML line breaks and layout wrappers (``<br>``, ``<div>``, ``<center>``) are dropped;
+* images whose files are absent become a placeholder line ``*(figure…)*`` (ignored);
+* a heading inside a note becomes a bold line (``#### x`` → ``**x**``);
+* a link to a local page that is absent keeps its text only;
+* indentation (nested lists at 4 spaces) and runs of spaces are not compared;
+* code and formulas may be wrapped in a fenced block (the fence lines are ignored).
+
+Nothing else is changed: typos, punctuation and wording are the author's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_WRAPPER = re.compile(r"</?(?:div|center|p|span)\b[^>]*>|<br\s*/?>", re.I)
+_HTML_IMAGE = re.compile(r"<img\b[^>]*?>", re.I)
+_MD_IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]*)[^)]*\)")
+_LOCAL_LINK = re.compile(r"(?<!!)\[([^\]]+)\]\((?!https?://|mailto:|#)[^)]*\)")
+_HEADING = re.compile(r"^#{1,6}\s*(.+?)\s*#*$")
+PLACEHOLDER = re.compile(r"^\*\(figure(?: not included|: [^)]*)\)\*$")
+
+
+def normalise(line: str) -> str:
+    """A note line with only the importer's markdown conversions undone."""
+    text = _HTML_IMAGE.sub("", line)
+    text = _MD_IMAGE.sub(lambda m: m.group(0) if m.group(1).startswith(("http://", "https://")) else "", text)
+    text = _WRAPPER.sub("", text)
+    text = _LOCAL_LINK.sub(r"\1", text)
+    text = " ".join(text.split())
+    heading = _HEADING.match(text)
+    if heading:
+        text = f"**{heading.group(1)}**"
+    return text
+
+
+def ignorable(line: str) -> bool:
+    """Lines the importer adds around the author's words: fences, figure placeholders, blanks."""
+    stripped = line.strip()
+    return not stripped or stripped.startswith("```") or bool(PLACEHOLDER.match(stripped))
+
+
+def seed_lines(texts: Iterable[str]) -> list[str]:
+    return [n for text in texts for n in (normalise(line) for line in text.splitlines()) if n]
+
+
+def untraced_lines(notes: str, seeds: list[str]) -> list[str]:
+    """Lines of ``notes`` that are not (part of) a line of the seed files."""
+    return [line for line in notes.splitlines()
+            if not ignorable(line) and not any(normalise(line) in s for s in seeds)]
