@@ -86,3 +86,18 @@ def test_a_bug_in_an_imported_refimpl_function_fails_the_run(tmp_path: Path) -> 
     assert nbformat.read(first.path, as_version=4).metadata["paperkb"]["source_hash"] != source_hash(
         notebook.source, root
     )  # nothing of the failed run was written over the cache
+
+
+def test_nav_lists_the_notebooks_and_entry_pages_link_theirs(write_catalog) -> None:
+    from conftest import GOOD_ENTRY
+    from paperkb.sitegen import generate_pages, site_nav
+
+    catalog = load_catalog(write_catalog(GOOD_ENTRY))
+    adain = [nb for nb in NOTEBOOKS if nb.entry_id == "adain"]
+    [section] = [item["Notebooks"] for item in site_nav(catalog, adain) if "Notebooks" in item]
+    assert section == [{adain[0].title: "notebooks/adain.ipynb"}]
+    assert not any("Notebooks" in item for item in site_nav(catalog))
+    [page] = [p for p in generate_pages(catalog, REPO, notebooks=adain) if p.path == "entries/adain.md"]
+    assert "[Notebook](../notebooks/adain.ipynb)" in page.markdown
+    [plain] = [p for p in generate_pages(catalog, REPO) if p.path == "entries/adain.md"]
+    assert "Notebook" not in plain.markdown

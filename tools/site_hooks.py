@@ -16,8 +16,8 @@ from mkdocs.structure.files import File
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # mkdocs loads hooks by path
 
 from paperkb.catalog import CatalogError, load_catalog  # noqa: E402
-from paperkb.notebooks import NotebookError, find_notebooks  # noqa: E402
-from paperkb.notebooks.site import notebook_files  # noqa: E402
+from paperkb.notebooks import NotebookError  # noqa: E402
+from paperkb.notebooks.site import notebook_files, site_notebooks  # noqa: E402
 from paperkb.sitegen import generate_pages, home_counts, site_nav  # noqa: E402
 from paperkb.sitegen.home import COUNTS_MARKER, render_counts  # noqa: E402
 from paperkb.sitesearch import build_search_index  # noqa: E402
@@ -34,7 +34,7 @@ def on_config(config):
         # Same messages as tools/validate.py, one per line.
         raise PluginError("invalid catalog:\n" + "\n".join(exc.problems)) from None
     _state["catalog"] = catalog
-    _state["notebooks"] = find_notebooks(_repo_root(config))
+    _state["notebooks"] = site_notebooks(_repo_root(config))
     config["nav"] = site_nav(catalog, _state["notebooks"])
     return config
 
@@ -49,7 +49,7 @@ def on_files(files, config):
     for page in generate_pages(_state["catalog"], notebooks=_state["notebooks"]):
         files.append(File.generated(config, page.path, content=page.markdown))
     try:
-        for file in notebook_files(config, _repo_root(config)):
+        for file in notebook_files(config, _repo_root(config), _state["notebooks"]):
             files.append(file)
     except NotebookError as exc:
         raise PluginError(f"notebook failed: {exc}") from None

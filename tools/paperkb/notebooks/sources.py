@@ -85,6 +85,7 @@ def source_hash(source: Path, repo_root: Path) -> str:
     """A content hash of the notebook's text and of every refimpl file it depends on."""
     digest = hashlib.sha256()
     for path in [source, *refimpl_dependencies(source, repo_root)]:
-        digest.update(path.relative_to(repo_root).as_posix().encode() + b"\0")
+        name = path.relative_to(repo_root).as_posix() if path.is_relative_to(repo_root) else path.name
+        digest.update(name.encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
