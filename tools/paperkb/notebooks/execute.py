@@ -9,17 +9,12 @@ pytest attached, so the build and the tests share one code path and one cache.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-import jupytext
-import nbformat
-from jupyter_client.manager import KernelManager
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from .sources import Notebook, source_hash
 
@@ -48,11 +43,11 @@ def cached_path(notebook: Notebook, cache_root: Path) -> Path:
 def is_fresh(path: Path, key: str) -> bool:
     if not path.is_file():
         return False
-    try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception:  # a half-written or foreign file: execute again
+    try:  # plain JSON: nbformat's schema validation would cost each warm build time
+        metadata = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError, AttributeError):  # a half-written or foreign file: execute again
         return False
-    return nb.metadata.get("paperkb", {}).get("source_hash") == key
+    return isinstance(metadata, dict) and metadata.get("paperkb", {}).get("source_hash") == key
 
 
 def _process_cpu(pid: int) -> float:
@@ -64,7 +59,7 @@ def _process_cpu(pid: int) -> float:
     return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
-def _first_error(nb: nbformat.NotebookNode) -> tuple[int, str]:
+def _first_error(nb) -> tuple[int, str]:  # noqa: ANN001 - an nbformat.NotebookNode
     """(1-based cell number, 'Name: value') of the first cell whose outputs hold an error."""
     for number, cell in enumerate(nb.cells, start=1):
         for output in cell.get("outputs", []):
@@ -87,6 +82,13 @@ def execute_notebook(notebook: Notebook, repo_root: Path, cache_root: Path | Non
     force = force or os.environ.get(FORCE_ENV) == "1"
     if not force and is_fresh(target, key):
         return Executed(notebook, target, False, 0.0, 0.0)
+    # Imported here: a warm build (nothing stale) never pays for jupytext and nbclient.
+    import jupytext
+    import nbformat
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
     shown = notebook.source.relative_to(repo_root).as_posix() if notebook.source.is_relative_to(repo_root) \
         else str(notebook.source)
     nb = jupytext.read(notebook.source, fmt="py:percent")
@@ -111,6 +113,9 @@ def execute_notebook(notebook: Notebook, repo_root: Path, cache_root: Path | Non
             raise NotebookError(f"{shown}: cell {number} raised {error}") from None
         except (CellTimeoutError, DeadKernelError) as exc:
             raise NotebookError(f"{shown}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+        finally:
+            if km.has_kernel:  # nbclient leaves a kernel manager it was handed running
+                km.shutdown_kernel(now=True)
     wall = time.perf_counter() - start
     nb.metadata["paperkb"] = {"source_hash": key, "source": shown}
     target.parent.mkdir(parents=True, exist_ok=True)
