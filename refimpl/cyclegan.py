@@ -18,15 +18,21 @@ Implemented:
 * Sec. 4, the image buffer of Shrivastava et al.: D is updated with a history
   of 50 generated images (``ImagePool``).
 
-Parameter count: the authors' code (junyanz/pytorch-CycleGAN-and-pix2pix,
-``resnet_9blocks``, ngf = 64, instance norm without affine parameters, hence
-biased convolutions) gives 11,378,179 parameters per generator and 2,764,737
-per ``basic`` discriminator (printed there as 11.378 M and 2.765 M); tested.
+Official preset: ``OFFICIAL`` is the authors' default CycleGAN run
+(junyanz/pytorch-CycleGAN-and-pix2pix, ``models/networks.py`` and
+``models/cycle_gan_model.py``, commit 78913853ab4a4f5eba717af8433809300c99f0bb:
+``resnet_9blocks``, ``basic`` D, ngf = ndf = 64, instance norm without affine
+parameters, hence biased convolutions, λ_A = λ_B = 10, λ_identity = 0.5,
+pool 50, LSGAN). Its layer definitions, instantiated in a scratch copy, give
+11,378,179 parameters per generator (``RESNET_6BLOCKS``, for 128×128 images:
+7,837,699) and 2,764,737 per discriminator; tested.
 
 Deviations from the paper:
 
-* None in the networks or losses. ``ImagePool`` takes a ``random.Random`` so
-  its choices can be seeded.
+* The identity loss is on by default (weight 0.5 λ), as in the authors'
+  code; the paper uses it for painting ↔ photo (Sec. 5.2). Set
+  ``lambda_identity=0`` for the paper's other experiments.
+* ``ImagePool`` takes a ``random.Random`` so its choices can be seeded.
 """
 
 from __future__ import annotations
@@ -54,6 +60,8 @@ class CycleGANConfig:
     pool_size: int = 50  # Sec. 4: "a history of 50 previously generated images"
 
 
+OFFICIAL = CycleGANConfig()  # authors' default run: resnet_9blocks, 256×256
+RESNET_6BLOCKS = CycleGANConfig(n_blocks=6)  # App. 7.2: 128×128 training images
 TINY = CycleGANConfig(ngf=4, ndf=4, n_blocks=2, pool_size=3)
 
 

@@ -10,9 +10,12 @@ Implemented:
   over the N = H × W positions, ``E_j = α Σ_i s_ji D_i + A_j``, with the
   scale α initialised to 0 (so the module starts as the identity).
 * Sec. 3.3 / Fig. 3b, the channel attention module (CAM): the C × C map
-  ``x_ji = softmax_i(A_i · A_j)`` computed from A itself (no convs),
-  ``E_j = β Σ_i x_ji A_i + A_j``, β initialised to 0; with the authors'
-  code's stabilisation: the softmax is taken over ``max_k(energy) − energy``.
+  of Eq. 3, ``x_ji = softmax_i(A_i · A_j)``, computed from A itself (no
+  convs), ``E_j = β Σ_i x_ji A_i + A_j`` (Eq. 4), β initialised to 0. The
+  authors' code takes the softmax over ``max_k(energy) − energy`` instead,
+  which reverses the ranking (the most similar channel gets the least
+  weight); ``inverted_channel_energy=True`` (the ``OFFICIAL`` preset) gives
+  that form.
 * Sec. 3.4 / Fig. 2, the head (authors' ``DANetHead``): two 3 × 3 conv + BN +
   ReLU reductions to C/4, PAM on one and CAM on the other, a 3 × 3 conv +
   BN + ReLU after each, the element-wise sum, and 1 × 1 classifiers (with
@@ -22,15 +25,24 @@ The notes single out the authors' code for synchronised batch norm: every
 norm layer here is built by ``norm_layer`` (``nn.BatchNorm2d`` by default;
 pass ``nn.SyncBatchNorm`` for multi-GPU training as the authors do).
 
+Official preset: ``OFFICIAL`` follows the authors' code (junfu1115/DANet
+``encoding/models/sseg/danet.py`` ``DANetHead``, ``encoding/nn/da_att.py``
+``PAM_Module``/``CAM_Module``, ``encoding/models/sseg/base.py`` up-sampling
+``bilinear, align_corners=True``; commit b0a0fa008148f102321cdaa7ca38fb0ddd0239d1).
 Parameter count: the head for a dilated ResNet's 2,048-channel features and
 19 Cityscapes classes has 23,954,619 parameters, the sum over the authors'
-``DANetHead`` (junfu1115/DANet): conv5a, conv5c 2 × 9,438,208; PAM
-328,321; CAM 1; conv51, conv52 2 × 2,360,320; conv6/7/8 3 × 9,747; tested.
+``DANetHead``: conv5a, conv5c 2 × 9,438,208; PAM 328,321; CAM 1; conv51,
+conv52 2 × 2,360,320; conv6/7/8 3 × 9,747; tested.
 
 Deviations from the paper:
 
 * The dilated ResNet-101 backbone (output stride 8) is not included: the
   ``DANet`` wrapper takes any backbone returning the last feature map.
+* The logits are up-sampled bilinearly with ``align_corners=True`` (the
+  authors' code; the paper does not say).
+
+Deviations of the official code from the paper: the channel attention's
+softmax over ``max − energy`` instead of Eq. 3's ``energy`` (above).
 """
 
 from __future__ import annotations
@@ -52,8 +64,10 @@ class DANetConfig:
     reduction: int = 4  # authors' DANetHead: inter_channels = in_channels // 4
     qk_reduction: int = 8  # Sec. 3.2: B and C have C/8 channels
     dropout: float = 0.1  # authors' DANetHead: Dropout2d(0.1) before each classifier
+    inverted_channel_energy: bool = False  # Eq. 3: softmax over A_i · A_j (authors' code: max − energy)
 
 
+OFFICIAL = DANetConfig(inverted_channel_energy=True)  # junfu1115/DANet encoding/nn/da_att.py CAM_Module
 TINY = DANetConfig(in_channels=32, num_classes=3)
 
 
@@ -82,17 +96,23 @@ class PositionAttention(nn.Module):
 
 
 class ChannelAttention(nn.Module):
-    """CAM: (B, C, H, W) → (B, C, H, W); identity at initialisation (β = 0)."""
+    """CAM: (B, C, H, W) → (B, C, H, W); identity at initialisation (β = 0).
 
-    def __init__(self) -> None:
+    ``inverted_energy``: the authors' code's softmax over ``max − energy``
+    rather than Eq. 3's ``energy``.
+    """
+
+    def __init__(self, inverted_energy: bool = DANetConfig.inverted_channel_energy) -> None:
         super().__init__()
         self.beta = nn.Parameter(torch.zeros(1))
+        self.inverted_energy = inverted_energy
 
     def attention(self, x: torch.Tensor) -> torch.Tensor:
-        """X (B, C, C), rows summing to 1, from the channel Gram matrix (authors' max-shifted form)."""
+        """X (B, C, C), rows summing to 1: row j holds the weights channel j gives every channel i."""
         a = x.flatten(2)
         energy = a @ a.transpose(1, 2)
-        energy = energy.max(dim=-1, keepdim=True).values - energy
+        if self.inverted_energy:
+            energy = energy.max(dim=-1, keepdim=True).values - energy
         return torch.softmax(energy, dim=-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -116,7 +136,7 @@ class DANetHead(nn.Module):
         self.reduce_p = _conv_norm_relu(config.in_channels, inter, norm_layer)
         self.reduce_c = _conv_norm_relu(config.in_channels, inter, norm_layer)
         self.pam = PositionAttention(inter, config.qk_reduction)
-        self.cam = ChannelAttention()
+        self.cam = ChannelAttention(config.inverted_channel_energy)
         self.conv_p = _conv_norm_relu(inter, inter, norm_layer)
         self.conv_c = _conv_norm_relu(inter, inter, norm_layer)
         self.cls_p, self.cls_c, self.cls_sum = (
@@ -129,7 +149,7 @@ class DANetHead(nn.Module):
 
 
 class DANet(nn.Module):
-    """Any backbone + DANetHead; logits bilinearly up-sampled to the input size."""
+    """Any backbone + DANetHead; logits bilinearly up-sampled (corners aligned) to the input size."""
 
     def __init__(self, backbone: nn.Module, config: DANetConfig = DANetConfig(),
                  norm_layer: Callable[[int], nn.Module] = nn.BatchNorm2d) -> None:
@@ -139,7 +159,7 @@ class DANet(nn.Module):
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:
         size = image.shape[-2:]
-        return tuple(F.interpolate(o, size=size, mode="bilinear", align_corners=False)
+        return tuple(F.interpolate(o, size=size, mode="bilinear", align_corners=True)
                      for o in self.head(self.backbone(image)))
 
 

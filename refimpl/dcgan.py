@@ -48,6 +48,8 @@ class DCGANConfig:
     init_std: float = 0.02  # Sec. 4: "zero-centered Normal distribution with standard deviation 0.02"
 
 
+# pytorch/examples dcgan/main.py defaults (nz 100, ngf = ndf = 64, nc 3).
+OFFICIAL = DCGANConfig()
 TINY = DCGANConfig(nz=8, ngf=4, ndf=4)
 
 

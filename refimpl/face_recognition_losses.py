@@ -11,10 +11,15 @@ One module for six papers that share one building block, the cosine logit
   A-Softmax, the multiplicative angular margin on the target,
   ``‖x‖ ψ(θ_y)`` with ``ψ(θ) = (−1)^k cos(mθ) − 2k`` for
   ``θ ∈ [kπ/m, (k + 1)π/m]``, m = 4, weights normalised, features not;
-  the authors' training blends ``(λ‖x‖cos θ + ‖x‖ψ(θ)) / (1 + λ)``.
+  the authors' training blends ``(λ‖x‖cos θ + ‖x‖ψ(θ)) / (1 + λ)`` with λ
+  annealed by ``sphereface_lambda``: ``λ = max(λ_min, base (1 + γ t)^(−power))``
+  at forward pass t = 1, 2, … (base 1000, γ = 0.12, power 1, λ_min = 5:
+  wy1iu/sphereface ``train/code/sphereface_model.prototxt`` and its Caffe
+  layer ``margin_inner_product_layer.cpp``, which counts t from 1).
 * CosFace — Hao Wang et al. CVPR 2018. arXiv:1801.09414. Catalog id
   ``cosface``. Eq. 4: the large margin cosine loss, target logit
-  ``s (cos θ_y − m)``, s = 64, m = 0.35.
+  ``s (cos θ_y − m)``, s = 64, m = 0.35 (its experiments). The ArcFace authors'
+  insightface code uses m = 0.40 (``OFFICIAL_INSIGHTFACE``).
 * ArcFace — Jiankang Deng, Jia Guo, Niannan Xue, Stefanos Zafeiriou. CVPR
   2019. arXiv:1801.07698. Catalog id ``arcface``. Eq. 3: the additive
   angular margin, target logit ``s cos(θ_y + m)``, s = 64, m = 0.5; with the
@@ -27,16 +32,28 @@ One module for six papers that share one building block, the cosine logit
   ``Δc_j = Σ_i δ(y_i = j)(c_j − x_i) / (1 + Σ_i δ(y_i = j))``.
 * FaceNet — Florian Schroff, Dmitry Kalenichenko, James Philbin. CVPR 2015.
   arXiv:1503.03832. Catalog id ``facenet``. The triplet loss
-  ``Σ [‖f(a) − f(p)‖² − ‖f(a) − f(n)‖² + α]₊`` on L2-normalised
-  embeddings, α = 0.2, and the semi-hard negatives of its triplet selection
+  ``Σ_i [‖f(a_i) − f(p_i)‖² − ‖f(a_i) − f(n_i)‖² + α]₊`` (Eq. 3, a sum
+  over the triplets) on L2-normalised embeddings, α = 0.2; the official
+  code (davidsandberg/facenet ``src/facenet.py``) takes the mean
+  (``OFFICIAL_FACENET``); and the semi-hard negatives of its triplet selection
   (``‖f(a) − f(p)‖² < ‖f(a) − f(n)‖²``, the closest such negative).
 
 Parameter count: each head holds one (classes × features) weight matrix
 (e.g. 512 × 85,742 for ArcFace on MS1MV2); no backbone is included, any
 embedding network can feed the heads.
 
+Official presets: ``OFFICIAL_INSIGHTFACE`` (deepinsight/insightface
+``recognition/arcface_torch/losses.py`` at commit
+2e2e8c97c7bc3e79a4d5403ae12cd5dd2bd69658: ArcFace s = 64, m = 0.5 with the
+``th``/``mm`` fallback; CosFace s = 64, m = 0.40) and ``OFFICIAL_FACENET``
+(davidsandberg/facenet commit 096ed770f163957c1e56efa7feeb194773920f6e:
+the triplet loss averaged over the triplets).
+
 Deviations from the papers:
 
+* Official code against the papers: CosFace m = 0.40 in insightface
+  (paper 0.35); FaceNet's mean over triplets (paper: a sum). The defaults
+  are the papers'; the presets above hold the official values.
 * The heads return logits; the softmax cross-entropy is applied outside
   (``F.cross_entropy``), as the authors' code does.
 * Center loss is averaged over the batch (the authors' Caffe layer divides
@@ -68,7 +85,16 @@ class FaceLossConfig:
     center_alpha: float = 0.5  # Center loss experiments: α = 0.5 (centre learning rate)
     center_weight: float = 0.003  # Center loss experiments: λ = 0.003
     triplet_margin: float = 0.2  # FaceNet experiments: α = 0.2
+    triplet_reduction: str = "sum"  # FaceNet Eq. 3: a sum over the triplets ("mean" in the official code)
     facenet_dim: int = 128  # FaceNet: 128-D embedding
+    sphereface_lambda_base: float = 1000.0  # sphereface_model.prototxt: base
+    sphereface_lambda_gamma: float = 0.12  # sphereface_model.prototxt: gamma
+    sphereface_lambda_power: float = 1.0  # sphereface_model.prototxt: power
+    sphereface_lambda_min: float = 5.0  # sphereface_model.prototxt: lambda_min
+
+
+OFFICIAL_INSIGHTFACE = FaceLossConfig(cosface_margin=0.40)  # insightface arcface_torch/losses.py CosFace(s=64, m=0.40)
+OFFICIAL_FACENET = FaceLossConfig(triplet_reduction="mean")  # davidsandberg/facenet src/facenet.py reduce_mean
 
 
 # --------------------------------------------------------------------- the shared block
@@ -164,6 +190,14 @@ def sphereface_psi(cos: torch.Tensor, m: int = 4) -> torch.Tensor:
     return sign * torch.cos(m * theta) - 2.0 * k
 
 
+def sphereface_lambda(iteration: int, base: float = FaceLossConfig.sphereface_lambda_base,
+                      gamma: float = FaceLossConfig.sphereface_lambda_gamma,
+                      power: float = FaceLossConfig.sphereface_lambda_power,
+                      lambda_min: float = FaceLossConfig.sphereface_lambda_min) -> float:
+    """The annealed blend weight λ = max(λ_min, base (1 + γ t)^(−power)) at forward pass t ≥ 1."""
+    return max(lambda_min, base * (1.0 + gamma * iteration) ** (-power))
+
+
 class SphereFaceHead(nn.Module):
     """A-Softmax: ‖x‖ ψ(θ_y) on the target (blended with ‖x‖ cos θ_y by λ), ‖x‖ cos θ_j elsewhere.
 
@@ -208,11 +242,20 @@ class CenterLoss(nn.Module):
 
 # --------------------------------------------------------------------- FaceNet
 def triplet_loss(anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
-                 margin: float = FaceLossConfig.triplet_margin) -> torch.Tensor:
-    """Triplet loss: mean over triplets of [‖a − p‖² − ‖a − n‖² + α]₊ (embeddings expected L2-normalised)."""
+                 margin: float = FaceLossConfig.triplet_margin,
+                 reduction: str = FaceLossConfig.triplet_reduction) -> torch.Tensor:
+    """Eq. 3: Σ over triplets of [‖a − p‖² − ‖a − n‖² + α]₊ (embeddings expected L2-normalised).
+
+    ``reduction="mean"`` averages over the triplets instead, as the official code.
+    """
     d_ap = ((anchor - positive) ** 2).sum(dim=1)
     d_an = ((anchor - negative) ** 2).sum(dim=1)
-    return F.relu(d_ap - d_an + margin).mean()
+    hinge = F.relu(d_ap - d_an + margin)
+    if reduction == "sum":
+        return hinge.sum()
+    if reduction == "mean":
+        return hinge.mean()
+    raise ValueError(f"unknown reduction {reduction!r}: expected 'sum' or 'mean'")
 
 
 def semi_hard_negatives(anchor: torch.Tensor, positive: torch.Tensor, candidates: torch.Tensor,
@@ -234,7 +277,7 @@ def semi_hard_negatives(anchor: torch.Tensor, positive: torch.Tensor, candidates
 
 # --------------------------------------------------------------------- examples
 @register_example(covers=[ArcMarginHead, CosFaceHead, NormFaceHead, SphereFaceHead, cosine_logits,
-                          arc_margin_target, sphereface_psi, CenterLoss])
+                          arc_margin_target, sphereface_psi, sphereface_lambda, CenterLoss])
 def face_margin_heads() -> Example:
     g = seeded(0)
     model = nn.ModuleDict({
@@ -248,7 +291,8 @@ def face_margin_heads() -> Example:
 
     def run(m: nn.ModuleDict, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         f, y = m["embed"](x), labels.to(x.device)
-        logits = [m[name](f, y) for name in ("arcface", "cosface", "normface", "sphereface")]
+        logits = [m[name](f, y) for name in ("arcface", "cosface", "normface")]
+        logits.append(m["sphereface"](f, y, lam=sphereface_lambda(1000)))
         loss = sum(F.cross_entropy(lg, y) for lg in logits) + FaceLossConfig.center_weight * m["center"](f, y)
         return (*logits, loss)
 

@@ -19,6 +19,12 @@ Implemented:
 * Sec. 3, the HRNetV2 representation head: the four branch outputs
   up-sampled to 1/4 and concatenated (15C channels); for segmentation
   a 1 × 1 conv + BN + ReLU mixes them and a 1 × 1 conv predicts classes.
+* The ImageNet classification head (``HRNetClassifier``, the authors'
+  HRNet/HRNet-Image-Classification ``lib/models/cls_hrnet.py``): each
+  branch is widened by one Bottleneck to 128, 256, 512, 1024 channels
+  (incremental modules), merged from high to low resolution by stride-2
+  3 × 3 conv + BN + ReLU downsampling modules, a 1 × 1 conv + BN + ReLU to
+  2048 channels, global average pooling and a linear classifier.
 
 The notes' view, "UNet with convolution in skip connection": like a U-Net,
 every resolution ends up merged into the full (1/4) resolution output; unlike
@@ -26,22 +32,33 @@ a U-Net, the high-resolution path is never collapsed to a bottleneck — it
 is kept alive through every stage by convolutions, and the exchanges between
 resolutions happen repeatedly (tested).
 
-Parameter count: HRNetV2-W48 with the segmentation head for Cityscapes (19
-classes) has 65,859,379 parameters, the sum over the layer definitions of
-the authors' ``seg_hrnet.py`` (HRNet/HRNet-Semantic-Segmentation,
-``seg_hrnet_w48`` config: stage modules 1/1/4/3, 4 blocks per branch); the
-paper reports 65.9M (HRNetV2-W18: 9,641,119); tested.
+Official presets and parameter counts (tested on the ``meta`` device):
 
-Deviations from the paper:
+* Segmentation, ``SEG_W48`` = ``HRNetConfig()`` (HRNet/HRNet-Semantic-
+  Segmentation ``lib/models/seg_hrnet.py`` with the ``seg_hrnet_w48``
+  Cityscapes config: stage modules 1/4/3, 4 blocks per branch, bilinear
+  fusion with ``ALIGN_CORNERS: False``; commit
+  0bbb2880446ddff2d78f8dd7e8c4c610151d5a51): 65,859,379 parameters for 19
+  classes (the paper reports 65.9M); ``SEG_W18`` 9,641,119.
+* Classification, ``CLS_W18`` … ``CLS_W64`` (``cls_hrnet.py`` with
+  ``experiments/cls_hrnet_w*_sgd_lr5e-2_wd1e-4_bs32_x100.yaml``, nearest
+  up-sampling in the fusion; commit f760c988482cdb8a1f69b10b219d669721144582),
+  counted by instantiating the authors' model: W18 21,299,004; W30
+  37,712,220; W32 41,232,680; W40 57,557,160; W44 67,064,984; W48
+  77,469,864; W64 128,059,944 (the classification head is 11,736,744 of
+  W18's).
 
-* Up-sampling in the fusion and in the head is bilinear with
-  ``align_corners=False`` (the authors' segmentation code makes it a config
-  option); BN momentum is PyTorch's default.
+BN momentum is 0.1 in both official codes, PyTorch's default.
+
+Deviations from the paper: none in what is implemented. The up-sampling in
+the fusion follows each official code (bilinear, corners not aligned, for
+segmentation; nearest for classification), which the paper leaves open.
+
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -58,9 +75,17 @@ class HRNetConfig:
     stem_width: int = 64  # stem and stage-1 width
     stage1_blocks: int = 4  # Bottlenecks in stage 1
     num_classes: int = 19  # Cityscapes
+    fusion_upsample: str = "bilinear"  # seg_hrnet.py: bilinear, align_corners False (cls_hrnet.py: "nearest")
+    head_channels: tuple[int, int, int, int] = (32, 64, 128, 256)  # cls_hrnet.py: incremental Bottleneck widths
+    feature_dim: int = 2048  # cls_hrnet.py: final 1 × 1 conv before pooling
 
 
-TINY = HRNetConfig(width=4, stage_modules=(1, 1, 1), num_blocks=1, stem_width=8, stage1_blocks=1, num_classes=3)
+SEG_W48 = HRNetConfig()  # seg_hrnet_w48 (Cityscapes)
+SEG_W18 = HRNetConfig(width=18)
+CLS_W18, CLS_W30, CLS_W32, CLS_W40, CLS_W44, CLS_W48, CLS_W64 = (
+    HRNetConfig(width=w, num_classes=1000, fusion_upsample="nearest") for w in (18, 30, 32, 40, 44, 48, 64))
+TINY = HRNetConfig(width=4, stage_modules=(1, 1, 1), num_blocks=1, stem_width=8, stage1_blocks=1, num_classes=3,
+                   head_channels=(2, 4, 8, 16), feature_dim=32)
 
 
 # --------------------------------------------------------------------- residual units
@@ -104,11 +129,20 @@ def _down(c_in: int, c_out: int, relu: bool) -> nn.Sequential:
     return nn.Sequential(*layers, nn.ReLU()) if relu else nn.Sequential(*layers)
 
 
+def _upsample(x: torch.Tensor, size: torch.Size, mode: str) -> torch.Tensor:
+    if mode == "nearest":
+        return F.interpolate(x, size=size, mode="nearest")
+    if mode == "bilinear":
+        return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+    raise ValueError(f"unknown up-sampling mode {mode!r}: expected 'bilinear' or 'nearest'")
+
+
 class ExchangeUnit(nn.Module):
     """Multi-resolution fusion: output i = ReLU(Σ_j resize_{j→i}(x_j)), every branch keeps its shape."""
 
-    def __init__(self, channels: tuple[int, ...]) -> None:
+    def __init__(self, channels: tuple[int, ...], upsample: str = HRNetConfig.fusion_upsample) -> None:
         super().__init__()
+        self.upsample = upsample
         n = len(channels)
         self.paths = nn.ModuleList()
         for i in range(n):
@@ -133,7 +167,7 @@ class ExchangeUnit(nn.Module):
                     continue
                 z = path(xs[j])
                 if j > i:
-                    z = F.interpolate(z, size=xs[i].shape[-2:], mode="bilinear", align_corners=False)
+                    z = _upsample(z, xs[i].shape[-2:], self.upsample)
                 y = y + z
             outs.append(F.relu(y))
         return outs
@@ -142,11 +176,12 @@ class ExchangeUnit(nn.Module):
 class HighResolutionModule(nn.Module):
     """Parallel branches of residual units, then an exchange unit: list of n maps → list of n maps."""
 
-    def __init__(self, channels: tuple[int, ...], num_blocks: int = 4) -> None:
+    def __init__(self, channels: tuple[int, ...], num_blocks: int = 4,
+                 upsample: str = HRNetConfig.fusion_upsample) -> None:
         super().__init__()
         self.branches = nn.ModuleList(
             nn.Sequential(*(BasicBlock(c, c) for _ in range(num_blocks))) for c in channels)
-        self.fuse = ExchangeUnit(channels)
+        self.fuse = ExchangeUnit(channels, upsample)
 
     def forward(self, xs: list[torch.Tensor]) -> list[torch.Tensor]:
         return self.fuse([branch(x) for branch, x in zip(self.branches, xs, strict=True)])
@@ -184,7 +219,8 @@ class HRNet(nn.Module):
         for n_branches, n_modules in zip((2, 3, 4), config.stage_modules, strict=True):
             new = tuple(c * 2**k for k in range(n_branches))
             self.transitions.append(Transition(widths, new))
-            self.stages.append(nn.Sequential(*(HighResolutionModule(new, config.num_blocks) for _ in range(n_modules))))
+            self.stages.append(nn.Sequential(*(HighResolutionModule(new, config.num_blocks, config.fusion_upsample)
+                                                   for _ in range(n_modules))))
             widths = new
         self.channels = widths
 
@@ -214,6 +250,33 @@ class HRNetV2Segmentation(nn.Module):
         return self.head(hrnetv2_representation(self.backbone(x)))
 
 
+class HRNetClassifier(nn.Module):
+    """Image (N, 3, H, W) → class logits (N, K): incremental, downsampling and final modules, pooling, FC."""
+
+    def __init__(self, config: HRNetConfig = CLS_W18) -> None:
+        super().__init__()
+        self.backbone = HRNet(config)
+        head = config.head_channels
+        self.incre = nn.ModuleList(Bottleneck(c, h) for c, h in zip(self.backbone.channels, head, strict=True))
+        wide = [h * Bottleneck.expansion for h in head]
+        self.downsample = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(a, b, 3, 2, 1), nn.BatchNorm2d(b), nn.ReLU()) for a, b in zip(wide[:-1], wide[1:], strict=True))
+        self.final = nn.Sequential(nn.Conv2d(wide[-1], config.feature_dim, 1), nn.BatchNorm2d(config.feature_dim),
+                                   nn.ReLU())
+        self.classifier = nn.Linear(config.feature_dim, config.num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The pooled 2048-d representation."""
+        xs = self.backbone(x)
+        y = self.incre[0](xs[0])
+        for incre, down, branch in zip(self.incre[1:], self.downsample, xs[1:], strict=True):
+            y = incre(branch) + down(y)  # from the highest resolution down to the lowest
+        return self.final(y).mean((2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
 # --------------------------------------------------------------------- examples
 @register_example(covers=[HRNetV2Segmentation, HRNet, HighResolutionModule, ExchangeUnit, Transition, BasicBlock,
                           Bottleneck, hrnetv2_representation])
@@ -222,3 +285,11 @@ def hrnetv2_segmentation() -> Example:
     model = HRNetV2Segmentation(TINY)
     image = torch.rand(2, 3, 32, 32, generator=g)
     return Example(model=model, inputs=(image,), output_shapes=((2, 3, 8, 8),))
+
+
+@register_example(covers=[HRNetClassifier])
+def hrnet_classification() -> Example:
+    g = seeded(0)
+    model = HRNetClassifier(replace(TINY, num_classes=5, fusion_upsample="nearest"))
+    image = torch.rand(2, 3, 32, 32, generator=g)
+    return Example(model=model, inputs=(image,), output_shapes=((2, 5),))

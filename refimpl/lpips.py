@@ -19,8 +19,10 @@ Implemented:
 
 Parameter count: the learned part of the standard VGG variant has 1,472
 weights (64 + 128 + 256 + 512 + 512 channels of conv1_2…conv5_3) and the
-AlexNet variant 1,152 (64 + 192 + 384 + 256 + 256), as in the authors'
-``lpips/pretrained_networks.py`` channel lists; tested.
+AlexNet variant 1,152 (64 + 192 + 384 + 256 + 256) and the SqueezeNet
+variant 2,240 (64 + 128 + 256 + 384 + 384 + 512 + 512): one bias-free 1×1
+conv per layer (``NetLinLayer``) over the channel lists ``self.chns`` of
+richzhang/PerceptualSimilarity @ 082bb24 ``lpips/lpips.py``; tested.
 
 The backbone is ANY module returning a list of feature maps (torchvision
 AlexNet/VGG/SqueezeNet slices with ImageNet weights in the paper; nothing
@@ -52,6 +54,7 @@ class LPIPSConfig:
 
 
 ALEXNET = LPIPSConfig(channels=(64, 192, 384, 256, 256))  # authors' code: AlexNet relu1 … relu5
+SQUEEZENET = LPIPSConfig(channels=(64, 128, 256, 384, 384, 512, 512))  # authors' code: SqueezeNet 1.1 slices
 TINY = LPIPSConfig(channels=(4, 6))
 
 

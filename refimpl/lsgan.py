@@ -23,6 +23,18 @@ Implemented:
   (64, 128, 256, 512) with BN + leaky ReLU and a linear output — no sigmoid,
   since the loss is a least-squares regression on the raw output.
 
+The extended version (Mao et al., "On the Effectiveness of Least Squares
+Generative Adversarial Networks", TPAMI 2018, arXiv:1712.06391, catalog id
+``lsgan-effectiveness``), Sec. 3.2, adds:
+
+* the whole family of codings with the χ² property, ``b − c = 1`` and
+  ``b − a = 2`` (``is_chi2_coding``, ``chi2_coding(b)``: ``(b − 2, b, b − 1)``),
+  of which Eq. 8's ``(−1, 1, 0)`` is the member with ``b = 1``;
+* the generator's objective at the optimal discriminator for *any* coding,
+  ``C(G) = ½ E_{p_d}[(D* − c)²] + ½ E_{p_g}[(D* − c)²]``
+  (``generator_objective_at_optimal_d``), which equals ``½ χ²`` for every
+  member of that family and not otherwise.
+
 Parameter count: not claimed; the authors' code is TensorFlow and its
 layer list was not cross-checked against Fig. 3.
 
@@ -30,6 +42,10 @@ Deviations from the paper:
 
 * Transposed convs use padding 1 / output padding 1 to reproduce the
   figure's sizes exactly (TensorFlow's "SAME" padding in the paper).
+* The default coding is Eq. 8's χ² coding ``(−1, 1, 0)``; the authors' code
+  (xudonmao/LSGAN @ 3b13d36, ``mcgan.py`` ``loss_l2``) trains with the 0-1
+  coding ``(0, 1, 1)`` (``OFFICIAL_CODING``) and ``tf.nn.l2_loss`` (a ½·sum
+  per sample, averaged over the batch); ours is ½·mean, a constant factor.
 """
 
 from __future__ import annotations
@@ -57,6 +73,7 @@ class LSGANConfig:
 
 CHI2_CODING = (-1.0, 1.0, 0.0)  # (a, b, c), Eq. 8
 ZERO_ONE_CODING = (0.0, 1.0, 1.0)  # (a, b, c), Eq. 9
+OFFICIAL_CODING = ZERO_ONE_CODING  # xudonmao/LSGAN mcgan.py loss_l2: D → 1 / 0, G → 1
 TINY = LSGANConfig(z_dim=8, g_widths=(8, 4), g_strides=(2, 2), base=4, d_widths=(4, 8))
 
 
@@ -81,6 +98,28 @@ def pearson_chi2(p_data: torch.Tensor, p_g: torch.Tensor) -> torch.Tensor:
     """Eq. 7: χ²_Pearson(p_d + p_g ‖ 2p_g) = Σ (2p_g − (p_d + p_g))² / (p_d + p_g) on a discrete support."""
     m = p_data + p_g
     return ((2 * p_g - m) ** 2 / m).sum()
+
+
+# --------------------------------------------------------------------- extended version (arXiv:1712.06391)
+def is_chi2_coding(a: float, b: float, c: float) -> bool:
+    """Sec. 3.2 of the extended paper: the conditions b − c = 1 and b − a = 2 that give the χ² link."""
+    return b - c == 1 and b - a == 2
+
+
+def chi2_coding(b: float = 1.0) -> tuple[float, float, float]:
+    """The member (a, b, c) = (b − 2, b, b − 1) of the χ² family; b = 1 is Eq. 8."""
+    return b - 2.0, b, b - 1.0
+
+
+def generator_objective_at_optimal_d(p_data: torch.Tensor, p_g: torch.Tensor, a: float = -1.0, b: float = 1.0,
+                                     c: float = 0.0) -> torch.Tensor:
+    """C(G) = ½ Σ p_d (D* − c)² + ½ Σ p_g (D* − c)² on a discrete support, D* of Eq. 4.
+
+    For a χ² coding this is ½ ``pearson_chi2(p_data, p_g)`` (Eq. 7); for
+    other codings (e.g. 0-1) it is not a divergence.
+    """
+    d = optimal_discriminator(p_data, p_g, a, b)
+    return 0.5 * (p_data * (d - c) ** 2).sum() + 0.5 * (p_g * (d - c) ** 2).sum()
 
 
 # --------------------------------------------------------------------- networks (Fig. 3)
@@ -142,13 +181,17 @@ def lsgan_step() -> Example:
     return Example(model=model, inputs=(z, real), output_shapes=((2, 3, 16, 16), (), ()), run=run)
 
 
-@register_example(covers=[optimal_discriminator, pearson_chi2])
+@register_example(covers=[optimal_discriminator, pearson_chi2, generator_objective_at_optimal_d, is_chi2_coding,
+                          chi2_coding])
 def lsgan_theory() -> Example:
     g = seeded(0)
     p_data = torch.softmax(torch.randn(6, generator=g), 0).requires_grad_(True)
     p_g = torch.softmax(torch.randn(6, generator=g), 0).requires_grad_(True)
 
     def run(_m: nn.Module, p_d: torch.Tensor, p_g: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return optimal_discriminator(p_d, p_g), pearson_chi2(p_d, p_g)
+        a, b, c = chi2_coding(2.0)
+        assert is_chi2_coding(a, b, c)
+        return (optimal_discriminator(p_d, p_g), pearson_chi2(p_d, p_g),
+                generator_objective_at_optimal_d(p_d, p_g, a, b, c))
 
-    return Example(model=nn.Module(), inputs=(p_data, p_g), output_shapes=((6,), ()), run=run)
+    return Example(model=nn.Module(), inputs=(p_data, p_g), output_shapes=((6,), (), ()), run=run)

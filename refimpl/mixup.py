@@ -15,7 +15,9 @@ Implemented:
   linear in the target distribution.
 
 Parameter count: none; mixup is a data/loss transformation applied to any
-classifier.
+classifier. ``OFFICIAL`` is the authors' CIFAR-10 setting
+(facebookresearch/mixup-cifar10 @ eaff31a ``train.py``: ``--alpha`` 1.0,
+``np.random.beta(alpha, alpha)``, ``torch.randperm``, the two-term loss).
 
 Deviations from the paper:
 
@@ -38,6 +40,9 @@ from .registry import Example, register_example, seeded
 @dataclass(frozen=True)
 class MixupConfig:
     alpha: float = 0.2  # Sec. 3.1: α ∈ [0.1, 0.4] on ImageNet (α = 1 in the CIFAR-10 runs, Sec. 3.2)
+
+
+OFFICIAL = MixupConfig(alpha=1.0)  # facebookresearch/mixup-cifar10 train.py default --alpha
 
 
 # --------------------------------------------------------------------- sampling and mixing

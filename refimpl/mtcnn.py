@@ -18,8 +18,11 @@ Implemented:
   the 12 × 12 window at ``(2j + 1, 2i + 1)…(2j + 12, 2i + 12)`` of the
   scaled image (1-based pixel convention of the authors' MATLAB code),
   divided by the scale.
-* Bounding-box regression (calibration) ``x' = x + t · w`` with
-  ``w = x2 − x1 + 1``, squaring of boxes, and non-maximum suppression with
+* Bounding-box regression (calibration) ``x' = x + t · w``: after R-Net
+  and O-Net with ``w = x2 − x1 + 1`` (the authors' ``bbreg.m``), after
+  P-Net with ``w = x2 − x1`` (inline in the authors' ``detect_face.m``, also
+  in facenet-pytorch); squaring of boxes to the side ``max(x2 − x1, y2 − y1)``
+  around the centre (``rerec.m``), and non-maximum suppression with
   the "Union" (IoU) and "Min" overlap measures, per scale (0.5) and across
   scales (0.7), then R-Net and O-Net refinement (``detect_faces``).
 * Sec. II-C, the multi-task loss ``min Σ_i Σ_j α_j β_i^j L_i^j`` with
@@ -29,9 +32,16 @@ Implemented:
   faces), task weights α = (1, 0.5, 0.5) for P/R-Net and (1, 0.5, 1) for
   O-Net, and online hard sample mining (the top 70 % classification losses).
 
-Parameter count: P-Net 6,632, R-Net 100,178, O-Net 389,040, the sums over
-the layer definitions of facenet-pytorch's ``PNet``/``RNet``/``ONet`` (which
-load the authors' converted weights); tested.
+Official preset: ``MTCNNConfig()`` holds the values of the authors'
+MATLAB demo (kpzhang93/MTCNN_face_detection_alignment ``code/codes/MTCNNv2/
+demo.m``, ``detect_face.m``, commit 4617f55b08846aea1b2328e9c12e48df91b3d725:
+minsize 20, factor 0.709, thresholds 0.6/0.7/0.7, NMS 0.5 per scale, 0.7
+Union, 0.7 Union, 0.7 Min). Parameter count: P-Net 6,632, R-Net 100,178,
+O-Net 389,040, counted by instantiating facenet-pytorch's ``models/mtcnn.py``
+``PNet``/``RNet``/``ONet`` (timesler/facenet-pytorch commit
+787da06156087cd6b616fe6608213722bddc30cd, which load the authors'
+converted weights); they match the authors' ``det1/2/3.prototxt`` (PReLU
+after every conv and hidden FC); tested.
 
 Deviations from the paper:
 
@@ -186,15 +196,20 @@ def nms(boxes: torch.Tensor, scores: torch.Tensor, threshold: float, method: str
     return torch.stack(keep) if keep else torch.zeros(0, dtype=torch.long, device=boxes.device)
 
 
-def calibrate_boxes(boxes: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-    """Bounding-box regression: each coordinate moves by its offset times the box width/height."""
-    w = boxes[:, 2] - boxes[:, 0] + 1
-    h = boxes[:, 3] - boxes[:, 1] + 1
+def calibrate_boxes(boxes: torch.Tensor, offsets: torch.Tensor, inclusive: bool = True) -> torch.Tensor:
+    """Bounding-box regression: each coordinate moves by its offset times the box width/height.
+
+    ``inclusive``: width x2 − x1 + 1 (the authors' ``bbreg.m``, after R-Net and
+    O-Net); otherwise x2 − x1 (their inline calibration after P-Net).
+    """
+    pad = 1.0 if inclusive else 0.0
+    w = boxes[:, 2] - boxes[:, 0] + pad
+    h = boxes[:, 3] - boxes[:, 1] + pad
     return boxes[:, :4] + offsets * torch.stack([w, h, w, h], dim=1)
 
 
 def square_boxes(boxes: torch.Tensor) -> torch.Tensor:
-    """Grow each box (K, 4) to the square of side max(w, h) around its centre."""
+    """Grow each box (K, 4) to the square of side max(x2 − x1, y2 − y1) around its centre (``rerec.m``)."""
     w = boxes[:, 2] - boxes[:, 0]
     h = boxes[:, 3] - boxes[:, 1]
     side = torch.maximum(w, h)
@@ -236,7 +251,8 @@ def detect_faces(image: torch.Tensor, pnet: PNet, rnet: RNet, onet: ONet,
         return empty
     boxes = torch.cat(candidates)
     boxes = boxes[nms(boxes[:, :4], boxes[:, 4], config.nms_thresholds[0])]
-    boxes = torch.cat([square_boxes(calibrate_boxes(boxes[:, :4], boxes[:, 5:9])).floor(), boxes[:, 4:5]], 1)
+    boxes = torch.cat([square_boxes(calibrate_boxes(boxes[:, :4], boxes[:, 5:9], inclusive=False)).floor(),
+                       boxes[:, 4:5]], 1)
 
     logits, offsets = rnet(crop_and_resize(image, boxes[:, :4], 24))
     score = logits.softmax(1)[:, 1]

@@ -11,7 +11,9 @@ Implemented:
   ω^c the weight of each attribute class the sample belongs to (profile,
   frontal, head up, head down, expression, occlusion), the reciprocal of
   that class's fraction of the (batch's) samples, as in the widely used
-  PyTorch port polarisZhao/PFLD-pytorch.
+  PyTorch port polarisZhao/PFLD-pytorch (``pfld/loss.py``). A sample
+  weighs ``Σ_c a^c ω^c`` over the classes it belongs to, so a sample in no
+  class contributes nothing (as in the port).
 * Table 1 / the backbone: a MobileNetV2-style network of inverted residual
   blocks (1 × 1 expand → 3 × 3 depthwise → 1 × 1 linear projection, residual
   when shapes match) on a 112 × 112 face; multi-scale fully-connected fusion
@@ -20,6 +22,16 @@ Implemented:
 * Fig. 2 / Table 2, the auxiliary network: from the backbone's 28 × 28
   features, four conv layers, max-pooling and two FC layers regress the
   three Euler angles; used in training only.
+
+Official preset: ``OFFICIAL = PFLDConfig()``, the port's layer definitions
+(``models/pfld.py``, commit b00750c37deaf5d133933d080d4b7a6421826812): on a
+112 × 112 face the backbone gives the (64, 28, 28) features and 196 values,
+the auxiliary net 3 angles. Its loss takes columns 1–5 of WFLW's six
+attribute flags (pose, expression, illumination, make-up, occlusion, blur:
+it drops pose; ``OFFICIAL_ATTRIBUTE_COLUMNS``), and weighs a class absent
+from the batch by the configured batch size 256 (``train.py``
+``--train_batchsize``), passed here as ``fallback_weight`` (it never changes
+the loss: no sample of the batch carries an absent class).
 
 Parameter count: the standard backbone (``PFLDConfig()``, 98 landmarks) has
 1,264,804 parameters and the auxiliary network 463,811, the sums over the
@@ -34,7 +46,12 @@ Deviations from the paper:
 * Widths and block counts follow the PyTorch port (the paper's Table 1
   lists 64-channel stages at ×0.25/1.0 multipliers without every detail).
 * When an attribute class is absent from the batch its weight is the batch
-  size (the port's choice, a finite stand-in for 1/0).
+  size (the port's choice, a finite stand-in for 1/0): by default the
+  actual batch's size, the port's configured batch size via
+  ``fallback_weight``.
+* The attribute classes are whatever indicator columns the caller passes:
+  the paper's six (profile, frontal, head up, head down, expression,
+  occlusion) or the port's five WFLW flags.
 """
 
 from __future__ import annotations
@@ -62,6 +79,9 @@ class PFLDConfig:
     aux_hidden: int = 32  # auxiliary FC width (port)
 
 
+OFFICIAL = PFLDConfig()  # polarisZhao/PFLD-pytorch models/pfld.py
+OFFICIAL_ATTRIBUTE_COLUMNS = slice(1, 6)  # pfld/loss.py: attribute_gt[:, 1:6] (WFLW flags without pose)
+OFFICIAL_FALLBACK_WEIGHT = 256.0  # train.py --train_batchsize: the weight of a class absent from the batch
 TINY = PFLDConfig(num_landmarks=5, image_size=32, width=8, mid_width=16, low_width=4, s2_width=8, s3_width=8,
                   stage3_blocks=1, stage5_blocks=1, aux_widths=(8, 8, 4, 8), aux_hidden=4)
 
@@ -138,22 +158,27 @@ class AuxiliaryNet(nn.Module):
 
 
 # --------------------------------------------------------------------- loss
-def attribute_weights(attributes: torch.Tensor) -> torch.Tensor:
-    """ω^c: reciprocal of each attribute class's fraction in the batch; attributes (M, C) in {0, 1}."""
+def attribute_weights(attributes: torch.Tensor, fallback_weight: float | None = None) -> torch.Tensor:
+    """ω^c: reciprocal of each attribute class's fraction in the batch; attributes (M, C) in {0, 1}.
+
+    A class absent from the batch weighs ``fallback_weight`` (default: the batch size M).
+    """
     fraction = attributes.float().mean(dim=0)
-    fallback = torch.full_like(fraction, float(attributes.shape[0]))
+    fill = float(attributes.shape[0]) if fallback_weight is None else float(fallback_weight)
+    fallback = torch.full_like(fraction, fill)
     return torch.where(fraction > 0, 1.0 / fraction.clamp_min(1e-12), fallback)
 
 
 def pfld_loss(landmarks: torch.Tensor, landmarks_gt: torch.Tensor, angles: torch.Tensor, angles_gt: torch.Tensor,
-              attributes: torch.Tensor, class_weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+              attributes: torch.Tensor, class_weights: torch.Tensor | None = None,
+              fallback_weight: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Eq. 2: mean_m (Σ_c ω^c a_m^c) (Σ_k (1 − cos(θ̂_m^k − θ_m^k))) Σ_n ‖d_n^m‖².
 
     landmarks, landmarks_gt (M, 2N); angles, angles_gt (M, 3) in radians;
     attributes (M, C) indicator of the sample's classes. Returns (weighted
     loss, plain mean squared landmark distance), the second for monitoring.
     """
-    weights = attribute_weights(attributes) if class_weights is None else class_weights
+    weights = attribute_weights(attributes, fallback_weight) if class_weights is None else class_weights
     w_attr = (attributes.float() * weights).sum(dim=1)
     w_angle = (1.0 - torch.cos(angles - angles_gt)).sum(dim=1)
     l2 = ((landmarks - landmarks_gt) ** 2).sum(dim=1)

@@ -12,22 +12,34 @@ Implemented:
 * Sec. 3.2.1 / App. 6.1.1, the U-Net generator: an encoder–decoder where
   layer i is concatenated to layer n − i (``UNetGenerator``), with dropout
   (0.5) in the first three decoder blocks as the only noise source, kept on at
-  test time.
+  test time (Sec. 3.2: "at both training and test time"), also under
+  ``eval()`` unless ``dropout_at_test=False``.
 * Sec. 3.2.2 / App. 6.1.2, the PatchGAN discriminator (``PatchDiscriminator``):
   C64-C128-C256-C512 → 1 channel, classifying each 70×70 patch; its output for
   a 256×256 input is 30×30. ``patchgan_receptive_field`` gives 1 + the
   receptive-field recursion (16, 34, 70, 142, 286 for 1…5 layers).
+* Sec. 4.4, the 1×1 "PixelGAN" (``PixelDiscriminator``, the authors' ``--netD pixel``).
 
-Parameter count: the authors' PyTorch code (junyanz/pytorch-CycleGAN-and-pix2pix,
-``networks.py``: ``unet_256`` with batch norm, ngf = 64; ``basic`` D with
-n_layers = 3, ndf = 64, input 3 + 3 channels) builds 54,413,955 (G) and
-2,768,705 (D) parameters, the counts that code prints (54.414 M, 2.769 M);
-tested. With batch norm the convolutions before a norm layer have no bias.
+Official preset: ``OFFICIAL`` is the authors' default pix2pix run
+(junyanz/pytorch-CycleGAN-and-pix2pix, ``models/networks.py`` and
+``options/``, commit 78913853ab4a4f5eba717af8433809300c99f0bb: ``unet_256``,
+``basic`` D, ngf = ndf = 64, batch norm, λ_L1 = 100, vanilla GAN loss). Its
+layer definitions, instantiated in a scratch copy, give 54,413,955 (G),
+2,768,705 (``basic`` D, 3 + 3 input channels) and 9,024 (``pixel`` D)
+parameters; ``unet_128`` has 41,828,995; tested. With batch norm the
+convolutions before a norm layer have no bias (nor does the pixel D's last conv).
 
 Deviations from the paper:
 
-* None in the networks. Training details (Adam 2e-4, β₁ = 0.5, batch size,
-  jitter) are outside a reference implementation.
+* Training details (Adam 2e-4, β₁ = 0.5, batch size, jitter) are outside a
+  reference implementation.
+* Inference: the paper runs G "in exactly the same manner as during the
+  training phase" (dropout on, batch norm with the test batch's statistics),
+  and so does the authors' ``test.py`` unless ``--eval`` is given. Here
+  dropout stays on under ``eval()`` (``dropout_at_test``), but ``eval()``
+  batch norm uses running statistics; call ``.train()`` under ``no_grad`` for
+  test-batch statistics. ``EVAL_MODE`` is the authors' ``--eval`` run
+  (dropout off).
 """
 
 from __future__ import annotations
@@ -55,9 +67,12 @@ class Pix2PixConfig:
     num_downs: int = 8  # 256 = 2^8 → a 1×1 bottleneck ("unet_256")
     n_layers_d: int = 3  # 70×70 PatchGAN
     use_dropout: bool = True  # Sec. 3.2: noise only in the form of dropout
-    lambda_l1: float = 100.0  # Sec. 4: λ = 100
+    dropout_at_test: bool = True  # Sec. 3.2: dropout "at both training and test time"
+    lambda_l1: float = 100.0  # Sec. 3.3 / 4: λ = 100
 
 
+OFFICIAL = Pix2PixConfig()  # authors' default pix2pix run (unet_256, basic D)
+EVAL_MODE = Pix2PixConfig(dropout_at_test=False)  # the authors' test.py with --eval
 TINY = Pix2PixConfig(ngf=4, ndf=4, num_downs=5, n_layers_d=2)
 
 
@@ -67,6 +82,17 @@ def _uses_bias(norm_layer: NormLayer) -> bool:
 
 
 # --------------------------------------------------------------------- generator
+class InferenceDropout(nn.Dropout):
+    """Dropout that also drops under ``eval()`` when ``at_test`` (the paper's noise at test time)."""
+
+    def __init__(self, p: float = 0.5, *, at_test: bool = True) -> None:
+        super().__init__(p)
+        self.at_test = at_test
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.dropout(x, self.p, self.training or self.at_test)
+
+
 class UNetSkipBlock(nn.Module):
     """One U-Net level: down-conv → (inner levels) → up-conv, output concatenated with the input.
 
@@ -85,6 +111,7 @@ class UNetSkipBlock(nn.Module):
         innermost: bool = False,
         norm_layer: NormLayer = nn.BatchNorm2d,
         use_dropout: bool = False,
+        dropout_at_test: bool = True,
     ) -> None:
         super().__init__()
         self.outermost = outermost
@@ -102,7 +129,7 @@ class UNetSkipBlock(nn.Module):
             up_conv = nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1, bias=bias)
             layers = [down_act, down_conv, norm_layer(inner), submodule, up_act, up_conv, norm_layer(outer)]
             if use_dropout:
-                layers.append(nn.Dropout(0.5))
+                layers.append(InferenceDropout(0.5, at_test=dropout_at_test))
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -123,11 +150,13 @@ class UNetGenerator(nn.Module):
         ngf: int = 64,
         norm_layer: NormLayer = nn.BatchNorm2d,
         use_dropout: bool = True,
+        dropout_at_test: bool = True,
     ) -> None:
         super().__init__()
         block = UNetSkipBlock(ngf * 8, ngf * 8, innermost=True, norm_layer=norm_layer)
         for _ in range(num_downs - 5):  # the extra 512-channel levels carry the dropout
-            block = UNetSkipBlock(ngf * 8, ngf * 8, submodule=block, norm_layer=norm_layer, use_dropout=use_dropout)
+            block = UNetSkipBlock(ngf * 8, ngf * 8, submodule=block, norm_layer=norm_layer, use_dropout=use_dropout,
+                                  dropout_at_test=dropout_at_test)
         for mult in (4, 2, 1):
             block = UNetSkipBlock(ngf * mult, ngf * mult * 2, submodule=block, norm_layer=norm_layer)
         self.model = UNetSkipBlock(out_channels, ngf, in_channels=in_channels, submodule=block, outermost=True,
@@ -136,7 +165,7 @@ class UNetGenerator(nn.Module):
     @classmethod
     def from_config(cls, config: Pix2PixConfig) -> UNetGenerator:
         return cls(config.in_channels, config.out_channels, num_downs=config.num_downs, ngf=config.ngf,
-                   use_dropout=config.use_dropout)
+                   use_dropout=config.use_dropout, dropout_at_test=config.dropout_at_test)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -185,6 +214,25 @@ class PatchDiscriminator(nn.Module):
         return feats if return_features else x
 
 
+class PixelDiscriminator(nn.Module):
+    """1×1 PixelGAN (Sec. 4.4): (N, in, H, W) → (N, 1, H, W), one logit per pixel from its colour alone.
+
+    C64 (1×1, no norm) → C128 (1×1, norm, no bias before batch norm) → 1 channel (1×1, same bias rule).
+    """
+
+    def __init__(self, in_channels: int = 6, *, ndf: int = 64, norm_layer: NormLayer = nn.BatchNorm2d) -> None:
+        super().__init__()
+        bias = _uses_bias(norm_layer)
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, ndf, 1), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf, ndf * 2, 1, bias=bias), norm_layer(ndf * 2), nn.LeakyReLU(0.2, True),
+            nn.Conv2d(ndf * 2, 1, 1, bias=bias),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
 def patchgan_receptive_field(n_layers: int) -> int:
     """Receptive field of ``PatchDiscriminator`` (k = 4): 70 for n_layers = 3."""
     r = 1
@@ -227,6 +275,20 @@ def pix2pix_tiny() -> Example:
     # 32×32, two stride-2 convs → 8×8, two stride-1 k4 p1 convs → 6×6.
     return Example(model=model, inputs=(source, target), output_shapes=((2, 3, 32, 32), (2, 1, 6, 6), (), ()),
                    run=run)
+
+
+@register_example(covers=[PixelDiscriminator, InferenceDropout])
+def pix2pix_pixelgan() -> Example:
+    g = seeded(0)
+    model = nn.ModuleDict({"G": UNetGenerator.from_config(TINY), "D": PixelDiscriminator(6, ndf=TINY.ndf)})
+    source = torch.rand(2, 3, 32, 32, generator=g) * 2 - 1
+    target = torch.rand(2, 3, 32, 32, generator=g) * 2 - 1
+
+    def run(m: nn.ModuleDict, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        fake = m["G"](x)
+        return m["D"](torch.cat([x, fake], 1)), generator_loss(m["D"], x, y, fake, TINY.lambda_l1)
+
+    return Example(model=model, inputs=(source, target), output_shapes=((2, 1, 32, 32), ()), run=run)
 
 
 @register_example(covers=[patchgan_receptive_field])

@@ -11,28 +11,42 @@ Implemented:
   front-end runs on the full-resolution input and its features are summed
   element-wise with G1's last feature map (G1 run on the 2×-downsampled input)
   before G2's residual blocks and upsampling.
-* Sec. 3.2 "Multi-scale discriminators": three PatchGAN discriminators
+* Sec. 3.2 "Multi-scale discriminators": three (``num_d``) PatchGAN discriminators
   (pix2pix's ``PatchDiscriminator``, here with padding 2 and biased convolutions
   as in the authors' code) on the image and its 2× and 4× average-pooled copies.
 * Eq. 4, the feature-matching loss
   ``L_FM = Σ_k Σ_i 1/N_i ‖D_k^(i)(s, x) − D_k^(i)(s, G(s))‖₁``, weighted as the
   authors' code does (``4 / (n_layers + 1)`` per layer, ``1 / num_D`` per scale,
   ``λ = 10``), and the LSGAN adversarial term summed over scales.
+* Sec. 3.2 / Eq. 5's "perceptual loss" term, on by default in the authors'
+  code (``VGGLoss``): ``Σᵢ wᵢ ‖F⁽ⁱ⁾(x) − F⁽ⁱ⁾(G(s))‖₁`` over VGG-19 relu1_1,
+  relu2_1, relu3_1, relu4_1, relu5_1 with ``wᵢ = 1/32, 1/16, 1/8, 1/4, 1``,
+  times λ = 10 (``vgg_loss``, ``VGG19Features``).
 * Sec. 3.3, the instance boundary map: a pixel is 1 iff one of its
   4-neighbours belongs to a different instance; concatenated with the one-hot
   label map as the generator input.
-* Sec. 3.4, instance-wise average pooling of encoder features (the per-object
-  feature that makes outputs editable).
+* Sec. 3.4, the feature encoder E (``FeatureEncoder``: an encoder–decoder
+  on the real image, followed by instance-wise average pooling, so each
+  object gets one low-dimensional feature vector that can be edited).
 
-Parameter count: not tested against a published figure. Built here, the
-Cityscapes G1 (35 labels + 1 boundary channel in, ngf = 64, 4 down-samplings,
-9 blocks) has 182,546,755 parameters and the three-scale discriminator
-(39 channels in) 8,404,803.
+Official presets (NVIDIA/pix2pixHD, ``models/networks.py`` and ``options/``,
+commit 14b3b3c7fff413086e3b58df52096f16b6891172): ``OFFICIAL`` is the
+default training options (``--num_D 2``, G1 alone, ngf = 64); ``OFFICIAL_1024``
+the 1024×2048 Cityscapes scripts (``--netG local --ngf 32 --num_D 3``).
+Instantiated from the official layer definitions (Cityscapes: 35 labels + 1
+boundary channel): G1 182,546,755; G1 + G2 182,857,059; with the 3 encoded
+feature channels as extra input 182,556,163 and 182,871,171; D (39 channels
+in) 8,404,803 for three scales and 5,603,202 for two; E (nef = 16, 3
+features) 788,803; tested. VGG-19 up to relu5_1 (torchvision layout) has
+12,944,960 parameters (counted from its layer list).
 
 Deviations from the paper:
 
-* The feature encoder E of Sec. 3.4 is not built, only its instance-wise
-  pooling; any network producing features can feed ``instance_average_pool``.
+* ``num_d`` defaults to the paper's three discriminators; the authors'
+  default options use two (``OFFICIAL``).
+* The VGG-19 of the perceptual loss is randomly initialised (no download);
+  its layer layout matches torchvision's ``vgg19().features`` so ImageNet
+  weights can be loaded into ``VGG19Features.features``.
 * pix2pixHD caps discriminator widths at 512 channels and pix2pix at 8·ndf;
   they agree for the standard ndf = 64.
 """
@@ -59,14 +73,19 @@ class Pix2PixHDConfig:
     n_downsample_global: int = 4  # Sec. 3.2 / authors' code
     n_blocks_global: int = 9  # Sec. 3.2: 9 residual blocks in G1
     n_blocks_local: int = 3  # Sec. 3.2: 3 residual blocks in G2
-    ndf: int = 64
-    n_layers_d: int = 3
+    ndf: int = 64  # authors' code: --ndf 64
+    n_layers_d: int = 3  # authors' code: --n_layers_D 3 (70×70 PatchGAN, as pix2pix)
     num_d: int = 3  # Sec. 3.2: D1, D2, D3
-    lambda_feat: float = 10.0  # Eq. 5: λ = 10
+    lambda_feat: float = 10.0  # Eq. 5: λ = 10 (also weights the VGG loss in the authors' code)
+    feat_num: int = 3  # Sec. 3.4: low-dimensional instance features (authors' code: --feat_num 3)
+    nef: int = 16  # authors' code: --nef 16
+    n_downsample_e: int = 4  # authors' code: --n_downsample_E 4
 
 
+OFFICIAL = Pix2PixHDConfig(num_d=2)  # authors' default options: --num_D 2
+OFFICIAL_1024 = Pix2PixHDConfig()  # authors' 1024p scripts: --netG local --ngf 32 --num_D 3
 TINY = Pix2PixHDConfig(label_nc=3, ngf=2, n_downsample_global=2, n_blocks_global=1, n_blocks_local=1, ndf=2,
-                       n_layers_d=2, num_d=2)
+                       n_layers_d=2, num_d=2, feat_num=2, nef=2, n_downsample_e=2)
 
 
 def _c7(c_in: int, c_out: int, norm_layer: NormLayer) -> list[nn.Module]:
@@ -142,6 +161,28 @@ class LocalEnhancer(nn.Module):
         return self.back(self.front(x) + global_features)  # element-wise sum, then G2's back-end
 
 
+class FeatureEncoder(nn.Module):
+    """E (Sec. 3.4): image (N, 3, H, W) and instance ids (N, 1, H, W) → features (N, feat_num, H, W),
+    constant within each instance (instance-wise average pooling of an encoder–decoder's output)."""
+
+    def __init__(self, in_channels: int = 3, feat_num: int = 3, *, nef: int = 16, n_downsampling: int = 4,
+                 norm_layer: NormLayer = nn.InstanceNorm2d) -> None:
+        super().__init__()
+        layers = _c7(in_channels, nef, norm_layer)
+        for i in range(n_downsampling):
+            layers += _down(nef * 2**i, nef * 2 ** (i + 1), norm_layer)
+        for i in range(n_downsampling, 0, -1):
+            layers += _up(nef * 2**i, nef * 2 ** (i - 1), norm_layer)
+        self.model = nn.Sequential(*layers, *_output(nef, feat_num))
+
+    @classmethod
+    def from_config(cls, config: Pix2PixHDConfig) -> FeatureEncoder:
+        return cls(config.out_channels, config.feat_num, nef=config.nef, n_downsampling=config.n_downsample_e)
+
+    def forward(self, image: torch.Tensor, instances: torch.Tensor) -> torch.Tensor:
+        return instance_average_pool(self.model(image), instances)
+
+
 # --------------------------------------------------------------------- discriminators
 class MultiscaleDiscriminator(nn.Module):
     """D1..Dk on the input and its 2×, 4×… downsampled copies.
@@ -190,6 +231,49 @@ def feature_matching_loss(
         for r, f in zip(r_feats[:-1], f_feats[:-1], strict=True):
             loss = loss + d_weight * feat_weight * lambda_feat * F.l1_loss(f, r.detach())
     return loss
+
+
+# torchvision's vgg19().features up to relu5_1 (index 29), and the ends of the five slices the loss reads.
+_VGG19_CFG = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512)
+VGG_LOSS_LAYERS = (1, 6, 11, 20, 29)  # relu1_1, relu2_1, relu3_1, relu4_1, relu5_1
+VGG_LOSS_WEIGHTS = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)  # authors' VGGLoss: deeper layers weigh more
+
+
+class VGG19Features(nn.Module):
+    """Fixed VGG-19 (zero-padded 3×3 convs, 2×2 max pooling): image → the five relu_1 feature maps.
+
+    Weights are random unless loaded (``features`` has torchvision's indices); they never train.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        c_in = 3
+        for v in _VGG19_CFG:
+            if v == "M":
+                layers.append(nn.MaxPool2d(2, 2))
+            else:
+                layers += [nn.Conv2d(c_in, v, 3, padding=1), nn.ReLU(inplace=False)]
+                c_in = v
+        self.features = nn.Sequential(*layers)
+        for p in self.parameters():
+            p.requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        outs = []
+        for i, layer in enumerate(self.features):
+            x = layer(x)
+            if i in VGG_LOSS_LAYERS:
+                outs.append(x)
+        return outs
+
+
+def vgg_loss(vgg: nn.Module, fake: torch.Tensor, real: torch.Tensor, weight: float = 10.0) -> torch.Tensor:
+    """Perceptual term: ``λ Σᵢ wᵢ ‖F⁽ⁱ⁾(G(s)) − F⁽ⁱ⁾(x)‖₁`` (mean absolute error), the real features detached."""
+    loss = fake.new_zeros(())
+    for w, f, r in zip(VGG_LOSS_WEIGHTS, vgg(fake), vgg(real), strict=True):
+        loss = loss + w * F.l1_loss(f, r.detach())
+    return weight * loss
 
 
 # --------------------------------------------------------------------- instance maps
@@ -250,6 +334,24 @@ def pix2pixhd_tiny() -> Example:
         return fake, d_loss, g_loss + feature_matching_loss(pred_real, pred_fake, TINY.n_layers_d, TINY.lambda_feat)
 
     return Example(model=model, inputs=(labels, instances, real), output_shapes=((2, 3, 32, 32), (), ()), run=run)
+
+
+@register_example(covers=[FeatureEncoder])
+def pix2pixhd_feature_encoder() -> Example:
+    g = seeded(0)
+    model = FeatureEncoder.from_config(TINY)
+    image = torch.rand(2, 3, 16, 16, generator=g) * 2 - 1
+    instances = torch.randint(0, 3, (2, 1, 16, 16), generator=g)
+    return Example(model=model, inputs=(image, instances), output_shapes=((2, TINY.feat_num, 16, 16),))
+
+
+@register_example(covers=[VGG19Features, vgg_loss])
+def pix2pixhd_vgg_loss() -> Example:
+    g = seeded(0)
+    fake = torch.rand(1, 3, 16, 16, generator=g, requires_grad=True)
+    real = torch.rand(1, 3, 16, 16, generator=g)
+    return Example(model=VGG19Features(), inputs=(fake, real), output_shapes=((),),
+                   run=lambda m, f, r: vgg_loss(m, f, r), no_grad=("features",))
 
 
 @register_example(covers=[instance_average_pool])

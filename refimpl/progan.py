@@ -25,7 +25,9 @@ Parameter count: the standard 1024×1024 generator (``ProGANConfig()``) has
 the sum over the layers of the official ``G_paper`` (tkarras/
 progressive_growing_of_gans, ``networks.py``): a 512 → 512·16 dense layer
 (the 4×4 "conv" of Table 2) with one bias per channel, two 3×3 convs per
-resolution, and 1×1 toRGB layers; tested.
+resolution, and 1×1 toRGB layers; tested. The discriminator has 23,087,249
+(23,077,137 with only the final fromRGB), the sum over ``D_paper``'s layers
+(tkarras/progressive_growing_of_gans @ 2504c3f); tested.
 
 Deviations from the paper:
 
@@ -67,6 +69,8 @@ class ProGANConfig:
         return int(math.log2(self.resolution)) - 2
 
 
+# tkarras/progressive_growing_of_gans networks.py G_paper / D_paper at 1024² (CelebA-HQ).
+OFFICIAL = ProGANConfig()
 TINY = ProGANConfig(latent_dim=16, resolution=16, fmap_base=64, fmap_max=16, mbstd_group=2)
 
 

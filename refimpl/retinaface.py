@@ -4,48 +4,64 @@ Jiankang Deng, Jia Guo, Yuxiang Zhou, Jinke Yu, Irene Kotsia, Stefanos
 Zafeiriou. arXiv:1905.00641 (2019; CVPR 2020). Catalog id: ``retinaface``.
 
 Implemented, following the paper and the widely used PyTorch port
-(biubug6/Pytorch_Retinaface, its MobileNet-0.25 configuration ``cfg_mnet``):
+(biubug6/Pytorch_Retinaface, its configurations ``cfg_mnet`` and ``cfg_re50``):
 
-* Anchors as in the port's ``cfg_mnet`` (the paper's ResNet model puts
-  three scales on each of P2–P6): square priors of two sizes per level at
-  strides 8, 16, 32 (sizes 16/32, 64/128, 256/512 on a 640 × 640 input:
-  80² · 2 + 40² · 2 + 20² · 2 = 16,800 anchors), centred on each cell,
-  in normalised (cx, cy, w, h).
+* Anchors as in the port (the paper's ResNet-152 model puts three scales on
+  each of P2–P6): square priors of two sizes per level at strides 8, 16, 32
+  (sizes 16/32, 64/128, 256/512 on a 640 × 640 input:
+  80² · 2 + 40² · 2 + 20² · 2 = 16,800 anchors), centred on each cell, in
+  normalised (cx, cy, w, h), ordered level by level, row-major, sizes
+  innermost: the order in which the heads' outputs are flattened.
 * The SSD box coding with variances (0.1, 0.2):
   ``t_xy = (c_gt − c_a) / (0.1 · wh_a)``, ``t_wh = log(wh_gt / wh_a) / 0.2``,
   and the five landmarks coded like box centres; ``decode`` inverts both.
-* Matching: each anchor takes the ground-truth face of highest IoU, is
-  positive above 0.35 IoU, and each face keeps its best anchor.
-* Eq. 1, the multi-task loss ``L = L_cls + λ₁ p* L_box + λ₂ p* L_pts``:
-  softmax face/background on positives and the hardest negatives (OHEM,
-  at most 7 negatives per positive), smooth-L1 boxes on positives
-  (weighted by 2, the port's ``loc_weight``), smooth-L1 landmarks on
-  positives that have annotated landmarks.
-* The port's light network on MobileNet-0.25: three backbone levels
-  (stride 8/16/32), a top-down FPN (1 × 1 laterals, nearest up-sampling,
+* Sec. 4.2, matching: each anchor takes the ground-truth face of highest
+  IoU; it is a positive at IoU ≥ 0.5, background below 0.3 and ignored in
+  between. As in the port, each face whose best anchor overlaps it by at
+  least 0.2 keeps that anchor as a positive; faces below 0.2 ("hard" faces)
+  force nothing, and an image whose faces are all hard is all background.
+* Eq. 1, the multi-task loss ``L = L_cls + λ₁ p* L_box + λ₂ p* L_pts`` with
+  λ₁ = 0.25, λ₂ = 0.1: softmax face/background on positives and the hardest
+  negatives (Sec. 4.2, OHEM with negatives : positives = 3 : 1), smooth-L1
+  boxes on positives, smooth-L1 landmarks on positives that have annotated
+  landmarks; each term divided by its number of positives.
+* The port's networks: MobileNet-0.25 (or ResNet-50) backbone levels at
+  strides 8/16/32, a top-down FPN (1 × 1 laterals, nearest up-sampling,
   3 × 3 merges), one SSH context module per level (3 × 3 branch with half
   the channels, 5 × 5 and 7 × 7 receptive fields from stacked 3 × 3 convs
-  with a quarter each), and 1 × 1 class / box / landmark heads per level.
+  with a quarter each, ReLU after the concatenation), and 1 × 1 class / box
+  / landmark heads per level. LeakyReLU slopes as in the port: 0.1 in
+  MobileNet, and 0.1 in the FPN and SSH when their width is ≤ 64, else 0
+  (plain ReLU, the ResNet-50 model). BN momentum is PyTorch's default, as
+  in the port.
 
-Parameter count: the standard model (``RetinaFaceConfig()``, MobileNet-0.25,
-64 FPN channels) has 426,608 parameters: MobileNet-0.25 stages 1–3 213,072;
-FPN 103,040 (1 × 1 laterals with BN 4,224 + 8,320 + 16,512, two 3 × 3
-merges 36,992 each); three SSH modules 3 × 34,752; heads 3 × (520 box +
-260 class + 1,300 landmark), the sums over the port's layer definitions
-(``models/net.py``, ``models/retinaface.py``), which is also the count
-commonly quoted for its ``mobilenet0.25_Final.pth``; tested.
+Official presets (biubug6/Pytorch_Retinaface ``data/config.py``,
+``train.py``, commit b984b4b775b2c4dced95c1eadd195a5c7d32a60b):
+``OFFICIAL_MNET`` (MobileNet-0.25, 64 channels, 640 × 640) has 426,608
+parameters (backbone stages 1–3 213,072; FPN 103,040; SSH 3 × 34,752;
+heads 6,240), ``OFFICIAL_RESNET50`` (256 channels, 840 × 840) 27,293,600
+(ResNet-50 up to layer4 23,508,032; FPN 2,099,712; SSH 3 × 553,728; heads
+24,672) — counted by instantiating the port's ``models/retinaface.py``;
+tested. ``RetinaFaceConfig()`` is the MobileNet-0.25 network with the
+paper's training values.
 
 Deviations from the paper:
 
-* The paper's ResNet-152 backbone with P2–P6 and its self-supervised
-  mesh-decoder (dense regression) branch are left out; the light-weight
-  MobileNet-0.25 model is the one the authors' code and the port ship.
+* The paper's ResNet-152 backbone with P2–P6 (three anchor scales per level)
+  and its self-supervised mesh-decoder branch (the dense regression loss and
+  its weight λ₃ = 0.01) are left out; the networks are the port's.
+* The "hard face" rule (best IoU < 0.2) is the port's; the paper does not
+  say how faces without a matching anchor are handled.
+
+Deviations of the official presets from the paper (the port's values):
+positive IoU ≥ 0.35 and background below 0.35 (no ignored band), 7
+negatives per positive, box weight λ₁ = 2 and landmark weight λ₂ = 1.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -56,18 +72,27 @@ from .registry import Example, register_example, seeded
 
 @dataclass(frozen=True)
 class RetinaFaceConfig:
+    backbone: str = "mobilenet0.25"  # "mobilenet0.25" or "resnet50" (the port's two models)
     min_sizes: tuple[tuple[int, ...], ...] = ((16, 32), (64, 128), (256, 512))  # cfg_mnet anchor sizes per level
     steps: tuple[int, ...] = (8, 16, 32)  # cfg_mnet strides
     variances: tuple[float, float] = (0.1, 0.2)  # cfg_mnet box-coding variances
-    image_size: int = 640  # cfg_mnet training size
-    width_mult: float = 0.25  # MobileNet-0.25
+    image_size: int = 640  # Sec. 4.2: 640 × 640 training crops
+    width_mult: float = 0.25  # MobileNet-0.25 (cfg_mnet)
     out_channels: int = 64  # cfg_mnet out_channel (FPN / SSH width)
-    match_threshold: float = 0.35  # IoU above which an anchor is positive (port's MultiBoxLoss)
-    neg_pos_ratio: int = 7  # OHEM: negatives per positive
-    loc_weight: float = 2.0  # cfg_mnet loc_weight (λ₁)
+    pos_iou: float = 0.5  # Sec. 4.2: anchors with IoU > 0.5 are faces
+    neg_iou: float = 0.3  # Sec. 4.2: IoU < 0.3 is background; in between ignored
+    hard_face_iou: float = 0.2  # port's box_utils.match: faces whose best anchor is below this force nothing
+    neg_pos_ratio: int = 3  # Sec. 4.2: OHEM, negatives : positives = 3 : 1
+    box_weight: float = 0.25  # Eq. 1: λ₁
+    landmark_weight: float = 0.1  # Eq. 1: λ₂
 
 
+# biubug6/Pytorch_Retinaface data/config.py cfg_mnet / cfg_re50 and train.py MultiBoxLoss(2, 0.35, True, 0, True, 7, 0.35)
+OFFICIAL_MNET = RetinaFaceConfig(pos_iou=0.35, neg_iou=0.35, neg_pos_ratio=7, box_weight=2.0, landmark_weight=1.0)
+OFFICIAL_RESNET50 = replace(OFFICIAL_MNET, backbone="resnet50", out_channels=256, image_size=840)
 TINY = RetinaFaceConfig(min_sizes=((4, 8), (16, 32), (64, 128)), image_size=64, width_mult=0.125, out_channels=16)
+
+BACKGROUND, FACE, FACE_NO_LANDMARKS, IGNORED = 0, 1, -1, -2  # anchor labels produced by ``match``
 
 
 # --------------------------------------------------------------------- anchors and box coding
@@ -127,19 +152,28 @@ def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def match(truths: torch.Tensor, labels: torch.Tensor, landmarks: torch.Tensor, priors: torch.Tensor,
-          threshold: float = RetinaFaceConfig.match_threshold,
-          variances=RetinaFaceConfig.variances) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Targets for one image: box offsets (A, 4), labels (A,) (0 = background), landmark offsets (A, 10).
+          pos_iou: float = RetinaFaceConfig.pos_iou, neg_iou: float = RetinaFaceConfig.neg_iou,
+          variances=RetinaFaceConfig.variances,
+          hard_face_iou: float = RetinaFaceConfig.hard_face_iou) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Targets for one image: box offsets (A, 4), labels (A,), landmark offsets (A, 10).
 
-    truths (G, 4) corner boxes, labels (G,) 1 or −1 (a face without landmarks), landmarks (G, 10).
+    truths (G, 4) corner boxes, labels (G,) ``FACE`` or ``FACE_NO_LANDMARKS``,
+    landmarks (G, 10). Anchor labels: the matched face's label at IoU ≥
+    ``pos_iou``, ``BACKGROUND`` below ``neg_iou``, ``IGNORED`` in between.
     """
     overlaps = box_iou(truths, point_form(priors))  # (G, A)
+    best_prior_overlap, best_prior = overlaps.max(dim=1)  # per face
+    valid = best_prior_overlap >= hard_face_iou
+    if not valid.any():  # the port: an image of hard faces only is all background
+        n = priors.shape[0]
+        return priors.new_zeros(n, 4), labels.new_zeros(n), priors.new_zeros(n, 10)
     best_truth_overlap, best_truth = overlaps.max(dim=0)  # per anchor
-    best_prior = overlaps.argmax(dim=1)  # per face: its best anchor is always positive
-    best_truth_overlap[best_prior] = 2.0
+    best_truth_overlap[best_prior[valid]] = 2.0  # a face that is not hard keeps its best anchor
+    # The port reassigns every face's best anchor to that face, hard or not (its loop over all faces).
     best_truth[best_prior] = torch.arange(truths.shape[0], device=truths.device)
     conf = labels[best_truth].clone()
-    conf[best_truth_overlap < threshold] = 0
+    conf[best_truth_overlap < pos_iou] = IGNORED
+    conf[best_truth_overlap < neg_iou] = BACKGROUND
     return (encode(truths[best_truth], priors, variances), conf,
             encode_landmarks(landmarks[best_truth], priors, variances))
 
@@ -147,23 +181,25 @@ def match(truths: torch.Tensor, labels: torch.Tensor, landmarks: torch.Tensor, p
 def multibox_loss(loc: torch.Tensor, conf: torch.Tensor, landm: torch.Tensor, loc_t: torch.Tensor,
                   conf_t: torch.Tensor, landm_t: torch.Tensor,
                   neg_pos_ratio: int = RetinaFaceConfig.neg_pos_ratio,
-                  loc_weight: float = RetinaFaceConfig.loc_weight) -> torch.Tensor:
-    """Eq. 1 over a batch: (N, A, 4/2/10) predictions and matched targets; conf_t in {0, 1, −1}."""
-    pos = conf_t != 0
+                  box_weight: float = RetinaFaceConfig.box_weight,
+                  landmark_weight: float = RetinaFaceConfig.landmark_weight) -> torch.Tensor:
+    """Eq. 1 over a batch: (N, A, 4/2/10) predictions and the targets of ``match``."""
+    pos = (conf_t == FACE) | (conf_t == FACE_NO_LANDMARKS)
+    background = conf_t == BACKGROUND
     n_pos = pos.sum().clamp_min(1).to(loc.dtype)
-    with_landmarks = conf_t > 0
+    with_landmarks = conf_t == FACE
     n_lm = with_landmarks.sum().clamp_min(1).to(loc.dtype)
     loss_l = F.smooth_l1_loss(loc[pos], loc_t[pos], reduction="sum") / n_pos
     loss_landm = F.smooth_l1_loss(landm[with_landmarks], landm_t[with_landmarks], reduction="sum") / n_lm
     target = pos.long()  # faces with or without landmarks are both "face"
     ce = F.cross_entropy(conf.reshape(-1, 2), target.reshape(-1), reduction="none").view_as(conf_t)
-    # Hard negative mining: per image, the neg_pos_ratio · n_pos negatives with the largest loss.
-    mining = ce.detach().masked_fill(pos, 0.0)
+    # Hard negative mining: per image, the neg_pos_ratio · n_pos background anchors with the largest loss.
+    mining = ce.detach().masked_fill(~background, -1.0)
     rank = mining.argsort(dim=1, descending=True).argsort(dim=1)
     n_neg = (neg_pos_ratio * pos.sum(dim=1, keepdim=True)).clamp(max=pos.shape[1] - 1)
-    neg = rank < n_neg
+    neg = (rank < n_neg) & background
     loss_c = ce[pos | neg].sum() / n_pos
-    return loc_weight * loss_l + loss_c + loss_landm
+    return box_weight * loss_l + loss_c + landmark_weight * loss_landm
 
 
 # --------------------------------------------------------------------- network
@@ -199,6 +235,46 @@ class MobileNetV1(nn.Module):
         s1 = self.stage1(x)
         s2 = self.stage2(s1)
         return [s1, s2, self.stage3(s2)]
+
+
+class _ResNetBottleneck(nn.Module):
+    """ResNet-50 unit (1×1, 3×3 with the stride, 1×1 × 4), torchvision's layout as the port loads it."""
+
+    def __init__(self, c_in: int, width: int, stride: int = 1) -> None:
+        super().__init__()
+        out = width * 4
+        self.body = nn.Sequential(
+            nn.Conv2d(c_in, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
+            nn.Conv2d(width, width, 3, stride, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
+            nn.Conv2d(width, out, 1, bias=False), nn.BatchNorm2d(out),
+        )
+        self.shortcut = (nn.Sequential(nn.Conv2d(c_in, out, 1, stride, bias=False), nn.BatchNorm2d(out))
+                         if stride != 1 or c_in != out else nn.Identity())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.body(x) + self.shortcut(x))
+
+
+class ResNet50(nn.Module):
+    """ResNet-50 up to layer4 (the port's ``cfg_re50``): image → layer2/3/4 features at strides 8, 16, 32."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
+                                  nn.MaxPool2d(3, 2, 1))
+        layers, c_in = [], 64
+        for width, blocks, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
+            units = [_ResNetBottleneck(c_in, width, stride)]
+            c_in = width * 4
+            units += [_ResNetBottleneck(c_in, width) for _ in range(blocks - 1)]
+            layers.append(nn.Sequential(*units))
+        self.layer1, self.layer2, self.layer3, self.layer4 = layers
+        self.channels = (512, 1024, 2048)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        c2 = self.layer2(self.layer1(self.stem(x)))
+        c3 = self.layer3(c2)
+        return [c2, c3, self.layer4(c3)]
 
 
 class FPN(nn.Module):
@@ -243,7 +319,12 @@ class RetinaFace(nn.Module):
     def __init__(self, config: RetinaFaceConfig = RetinaFaceConfig()) -> None:
         super().__init__()
         self.config = config
-        self.backbone = MobileNetV1(config.width_mult)
+        if config.backbone == "mobilenet0.25":
+            self.backbone: nn.Module = MobileNetV1(config.width_mult)
+        elif config.backbone == "resnet50":
+            self.backbone = ResNet50()
+        else:
+            raise ValueError(f"unknown backbone {config.backbone!r}: expected 'mobilenet0.25' or 'resnet50'")
         c = config.out_channels
         self.fpn = FPN(self.backbone.channels, c)
         self.ssh = nn.ModuleList(SSH(c) for _ in config.steps)

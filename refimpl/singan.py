@@ -22,11 +22,17 @@ Implemented:
   between ``x_n`` and the up-sampled reconstruction (0.1 × RMSE).
 * Sec. 2 / Fig. 4, coarse-to-fine sampling through all scales.
 
-Parameter count: with the authors' defaults (nfc = min_nfc = 32, ker = 3,
-num_layer = 5; ``ConvBlock`` = conv(bias) + BatchNorm + LeakyReLU) each
-scale's generator has 29,763 parameters (896 + 64 head, 3 × (9,248 + 64) body,
-867 tail) and each discriminator 29,185 (tail 289); tested. The width doubles
-every 4 scales up to 128 (``channels_at_scale``).
+* The widening schedule of the authors' ``training.py``: scale ``n``
+  (0 = coarsest) has ``nfc = min_nfc = min(32 · 2^⌊n/4⌋, 128)`` channels in
+  every layer of its generator and discriminator (``channels_at_scale``,
+  ``scale_config``); ``SinGAN`` builds each scale at its own width.
+
+Parameter count (official preset ``OFFICIAL``; tamarott/SinGAN @ 38759f7
+``config.py`` defaults, ``SinGAN/models.py`` ``GeneratorConcatSkip2CleanAdd``
+and ``WDiscriminator`` instantiated at each scale's width): generator /
+discriminator 29,763 / 29,185 at 32 channels (scales 0–3: 896 + 64 head,
+3 × (9,248 + 64) body, 867 tail; D tail 289), 114,819 / 113,665 at 64
+(scales 4–7) and 450,819 / 448,513 at 128 (scales ≥ 8); tested.
 
 Deviations from the paper:
 
@@ -39,7 +45,7 @@ Deviations from the paper:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -62,6 +68,12 @@ class SinGANConfig:
     noise_amp: float = 0.1  # noise amplitude relative to the reconstruction RMSE
     alpha: float = 10.0  # Eq. 4: reconstruction weight
     lambda_gp: float = 0.1  # authors' code: gradient-penalty weight
+    max_nfc: int = 128  # authors' training.py: widths capped at 128
+
+
+# tamarott/SinGAN config.py defaults (nfc = min_nfc = 32, ker_size 3, num_layer 5,
+# scale_factor 0.75, min_size 25, max_size 250, noise_amp 0.1, alpha 10, lambda_grad 0.1).
+OFFICIAL = SinGANConfig()
 
 
 TINY = SinGANConfig(nfc=4, min_nfc=4, min_size=8, max_size=20)
@@ -94,9 +106,15 @@ def image_pyramid(image: torch.Tensor, config: SinGANConfig = SinGANConfig()) ->
     return [resize(image, s) for s in sizes]
 
 
-def channels_at_scale(scale: int, nfc_init: int = 32) -> int:
-    """Authors' code: width doubles every 4 scales (coarse → fine), capped at 128."""
-    return min(nfc_init * 2 ** (scale // 4), 128)
+def channels_at_scale(scale: int, nfc_init: int = 32, cap: int = 128) -> int:
+    """Authors' code: width doubles every 4 scales (scale 0 = coarsest), capped at ``cap``."""
+    return min(nfc_init * 2 ** (scale // 4), cap)
+
+
+def scale_config(config: SinGANConfig, scale: int) -> SinGANConfig:
+    """The config of scale ``scale``: ``nfc`` and ``min_nfc`` both widened by ``channels_at_scale``."""
+    return replace(config, nfc=channels_at_scale(scale, config.nfc, config.max_nfc),
+                   min_nfc=channels_at_scale(scale, config.min_nfc, config.max_nfc))
 
 
 # --------------------------------------------------------------------- networks
@@ -140,11 +158,14 @@ class ScaleDiscriminator(nn.Module):
 
 
 class SinGAN(nn.Module):
-    """The pyramid of generators G_N … G_0 (coarse → fine) with their noise amplitudes."""
+    """The pyramid of generators G_N … G_0 (coarse → fine) with their noise amplitudes.
+
+    Generator ``n`` (0 = coarsest) is built with ``scale_config(config, n)``.
+    """
 
     def __init__(self, num_scales: int, config: SinGANConfig = SinGANConfig()) -> None:
         super().__init__()
-        self.generators = nn.ModuleList(ScaleGenerator(config) for _ in range(num_scales))
+        self.generators = nn.ModuleList(ScaleGenerator(scale_config(config, n)) for n in range(num_scales))
         self.register_buffer("noise_amps", torch.ones(num_scales))
 
     def sample(self, noises: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -205,7 +226,7 @@ def singan_scale() -> Example:
                    output_shapes=((1, 3, 16, 16), (1, 1, 6, 6), (), ()), run=run)
 
 
-@register_example(covers=[SinGAN, image_pyramid, pyramid_sizes, channels_at_scale])
+@register_example(covers=[SinGAN, image_pyramid, pyramid_sizes, channels_at_scale, scale_config])
 def singan_sampling() -> Example:
     g = seeded(0)
     image = torch.rand(1, 3, 20, 30, generator=g)

@@ -19,10 +19,12 @@ Implemented:
   PatchGAN (LeakyReLU 0.01) with a 3×3 source head and a (H/64)-sized
   classification head.
 
-Parameter count: the authors' code (yunjey/stargan, ``model.py``: conv_dim = 64,
-c_dim = 5, repeat_num = 6, image_size = 128; bias-free G convolutions, affine
-instance norm; biased D convolutions except the two heads) gives 8,430,528
-(G) and 44,762,048 (D) parameters; tested.
+Official preset: ``OFFICIAL`` is the authors' CelebA default (yunjey/stargan,
+``model.py`` and ``main.py``, commit 94dd002e93a2863d9b987a937b85925b80f7a19f:
+conv_dim = 64, c_dim = 5, repeat_num = 6, image_size = 128; bias-free G
+convolutions, affine instance norm with running statistics; biased D
+convolutions except the two heads). Instantiating that ``model.py`` gives
+8,430,528 (G) and 44,762,048 (D) parameters; tested.
 
 Deviations from the paper:
 
@@ -56,6 +58,7 @@ class StarGANConfig:
     lambda_gp: float = 10.0  # Sec. 3.1 / Eq. 8
 
 
+OFFICIAL = StarGANConfig()  # authors' main.py defaults (CelebA)
 TINY = StarGANConfig(image_size=32, c_dim=3, g_conv_dim=4, d_conv_dim=4, g_repeat_num=1, d_repeat_num=4)
 
 

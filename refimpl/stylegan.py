@@ -71,6 +71,8 @@ class StyleGANConfig:
         return 2 * int(math.log2(self.resolution)) - 2
 
 
+# NVlabs/stylegan training/networks_stylegan.py defaults for FFHQ 1024².
+OFFICIAL = StyleGANConfig()
 TINY = StyleGANConfig(z_dim=8, w_dim=8, mapping_layers=2, resolution=16, fmap_base=64, fmap_max=16,
                       truncation_cutoff=4)
 

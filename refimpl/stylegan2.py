@@ -22,7 +22,9 @@ Implemented:
   (``refimpl.progan.minibatch_stddev``).
 * Sec. 3.2, Eq. 4, path length regularisation
   ``E_{w,y}(‖J_wᵀ y‖₂ − a)²`` with ``y ~ N(0, I)/√(H·W)`` and ``a`` an
-  exponential moving average of the lengths (decay 0.01, authors' code).
+  exponential moving average of the lengths (decay 0.01, authors' code);
+  as in the authors' code the updated target keeps its gradient path
+  (``path_length_penalty``).
 * Sec. 3.1, lazy regularisation: R1 (``γ/2 · E‖∇D(x)‖²``) every 16 D steps
   and path length every 4 G steps, each scaled by its interval, with Adam's
   learning rate and betas adjusted by ``c = k / (k + 1)`` (authors' code).
@@ -39,7 +41,9 @@ layers of NVlabs/stylegan2-ada-pytorch ``training/networks.py``
 (``channel_base = 32768``, ``channel_max = 512``; per synthesis layer an
 affine ``w_dim → c_in`` with bias, a ``c_out × c_in × k × k`` weight, one
 noise strength and ``c_out`` biases; per D block two 3×3 convs and a 1×1
-skip without bias); tested.
+skip without bias); tested. The same figures are the sums of the variable
+shapes of NVlabs/stylegan2 @ bf0fe0b ``training/networks_stylegan2.py``
+(``fmap_base = 16 << 10`` for config F); tested.
 
 Deviations from the paper:
 
@@ -108,6 +112,8 @@ class StyleGAN2Config:
                               mapping_lr_mul=self.mapping_lr_mul)
 
 
+# NVlabs/stylegan2 run_training.py config-f (and NVlabs/stylegan2-ada-pytorch's 1024² FFHQ model).
+OFFICIAL = StyleGAN2Config()
 TINY = StyleGAN2Config(z_dim=8, w_dim=8, mapping_layers=2, resolution=16, channel_base=64, channel_max=16,
                        mbstd_group=2)
 
@@ -351,6 +357,19 @@ def path_lengths(images: torch.Tensor, ws: torch.Tensor, noise: torch.Tensor) ->
     return grad.square().sum(dim=2).mean(dim=1).sqrt()
 
 
+def path_length_penalty(lengths: torch.Tensor, pl_mean: torch.Tensor,
+                        decay: float = StyleGAN2Config.pl_decay) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eq. 4 per sample: ``(l_i − a)²`` with ``a = ā + decay · (mean(l) − ā)``; returns (penalties, a).
+
+    As in the authors' code (NVlabs/stylegan2 ``training/loss.py``
+    ``G_logistic_ns_pathreg``; rosinality ``g_path_regularize``), the updated
+    target ``a`` is not detached: the penalty's gradient also flows through
+    its ``decay · mean(l)`` term. Only the stored running mean is a constant.
+    """
+    a = pl_mean + decay * (lengths.mean() - pl_mean)
+    return (lengths - a).square(), a
+
+
 class PathLengthRegularizer(nn.Module):
     """Eq. 4: (‖J_wᵀ y‖₂ − a)², with a the running mean of the lengths (a buffer)."""
 
@@ -361,11 +380,10 @@ class PathLengthRegularizer(nn.Module):
 
     def forward(self, images: torch.Tensor, ws: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """Per-sample penalties (N,); updates a in training mode (before use, as the authors do)."""
-        lengths = path_lengths(images, ws, noise)
-        a = self.pl_mean.lerp(lengths.detach().mean(), self.decay)
+        penalties, a = path_length_penalty(path_lengths(images, ws, noise), self.pl_mean, self.decay)
         if self.training:
-            self.pl_mean.copy_(a)
-        return (lengths - a).square()
+            self.pl_mean.copy_(a.detach())
+        return penalties
 
 
 def lazy_regularization_adam(lr: float, betas: tuple[float, float], interval: int) -> tuple[float, tuple[float, float]]:
@@ -395,7 +413,7 @@ def stylegan2_modulated_conv() -> Example:
 
 @register_example(covers=[StyleGAN2Generator, SynthesisNetwork, SynthesisBlock, SynthesisLayer, ToRGB,
                           StyleGAN2Discriminator, ResidualDiscriminatorBlock, upsample2x, PathLengthRegularizer,
-                          path_lengths, r1_penalty, generator_logistic_loss, discriminator_logistic_loss])
+                          path_lengths, path_length_penalty, r1_penalty, generator_logistic_loss, discriminator_logistic_loss])
 def stylegan2_training_losses() -> Example:
     g = seeded(0)
     model = nn.ModuleDict({"G": StyleGAN2Generator(TINY), "D": StyleGAN2Discriminator(TINY),

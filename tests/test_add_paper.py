@@ -164,7 +164,7 @@ def test_proposed_ids_are_short_and_unique() -> None:
 def test_arxiv_atom_is_parsed_from_the_recorded_answer() -> None:
     fetch = Recorder(ATOM)
     meta = arxiv.lookup_arxiv("1703.06868", fetch=fetch, timeout=3.0)
-    assert fetch.calls == [("http://export.arxiv.org/api/query?id_list=1703.06868", 3.0)]
+    assert fetch.calls == [("https://export.arxiv.org/api/query?id_list=1703.06868", 3.0)]
     assert meta.title == "Arbitrary Style Transfer in Real-time with Adaptive Instance Normalization"
     assert meta.authors == ["Xun Huang", "Serge Belongie"]
     assert (meta.year, meta.primary_category, meta.arxiv) == (2017, "cs.CV", "1703.06868v2")

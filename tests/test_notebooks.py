@@ -90,14 +90,17 @@ def test_a_bug_in_an_imported_refimpl_function_fails_the_run(tmp_path: Path) -> 
 
 def test_nav_lists_the_notebooks_and_entry_pages_link_theirs(write_catalog) -> None:
     from conftest import GOOD_ENTRY
-    from paperkb.sitegen import generate_pages, site_nav
+    from paperkb.sitegen import build_site, generate_pages, site_nav
+    from paperkb.sitegen.pages import notebook_links
 
     catalog = load_catalog(write_catalog(GOOD_ENTRY))
     adain = [nb for nb in NOTEBOOKS if nb.entry_id == "adain"]
-    [section] = [item["Notebooks"] for item in site_nav(catalog, adain) if "Notebooks" in item]
+    [section] = [item["Notebooks"] for item in site_nav(catalog, notebooks=adain) if "Notebooks" in item]
     assert section == [{adain[0].title: "notebooks/adain.ipynb"}]
     assert not any("Notebooks" in item for item in site_nav(catalog))
-    [page] = [p for p in generate_pages(catalog, REPO, notebooks=adain) if p.path == "entries/adain.md"]
-    assert "[Notebook](../notebooks/adain.ipynb)" in page.markdown
+    site = build_site(catalog, REPO)
+    site.notebooks.update(notebook_links(adain))
+    [page] = [p for p in generate_pages(catalog, site=site) if p.path == "entries/adain.md"]
+    assert 'href="../../notebooks/adain/">Notebook</a>' in page.markdown
     [plain] = [p for p in generate_pages(catalog, REPO) if p.path == "entries/adain.md"]
-    assert "Notebook" not in plain.markdown
+    assert ">Notebook</a>" not in plain.markdown

@@ -59,6 +59,7 @@ def test_invalid_catalog_fails_the_build_with_the_validator_message(tmp_path):
     config["hooks"] = [str(REPO_ROOT / "tools" / "site_hooks.py")]
     config["extra"]["catalog"] = str(bad)
     config["watch"] = []
+    config["theme"]["custom_dir"] = str(REPO_ROOT / "overrides")
     config_path = tmp_path / "mkdocs.yml"
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     result = mkdocs_build(config_path, tmp_path / "site")
@@ -66,3 +67,17 @@ def test_invalid_catalog_fails_the_build_with_the_validator_message(tmp_path):
     line = bad.read_text().splitlines().index("    status: done") + 1
     assert f"{bad}:{line}: entry 'adain': status 'done' is not one of unread, reading, read" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_404_page_points_to_the_main_sections(built_site):
+    html = (built_site / "404.html").read_text(encoding="utf-8")
+    assert "Page not found" in html
+    assert 'href="/dashboard/"' in html and 'href="/papers/"' in html and 'href="/tags/"' in html
+
+
+def test_sidebar_lists_sections_not_tags(built_site):
+    html = (built_site / "dashboard" / "index.html").read_text(encoding="utf-8")
+    nav = html[html.index('class="md-nav md-nav--primary"'):html.index('class="md-content"')]
+    for section in ("Reading dashboard", "Library", "Tags", "GPU smoke results", "How-to", "About"):
+        assert section in nav
+    assert "tags/gan/" not in nav

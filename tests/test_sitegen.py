@@ -23,27 +23,44 @@ TRICK = """\
 """
 
 
-def test_entry_page_has_title_both_notes_tags_and_refimpl(write_catalog):
+def test_entry_page_has_header_notes_then_refimpl_then_metadata(write_catalog):
     catalog = load_catalog(write_catalog(GOOD_ENTRY))
     page = render_entry(catalog, catalog.entries[0], REPO_ROOT)
     assert "# Arbitrary Style Transfer in Real-time with Adaptive Instance Normalization" in page
-    assert 'tags: ["Style Transfer · 风格迁移"]' in page  # front matter for the tags plugin
-    assert '=== "English"\n\n    Align channel-wise mean and std' in page  # linked content tabs
-    assert '=== "中文"\n\n    自适应实例归一化' in page
-    assert "`refimpl/adain.py` implements `adain`." in page
-    assert "pytest refimpl/tests/test_adain.py" in page
-    assert "def adain(content: torch.Tensor" in page  # the source, inline
-    assert "[arXiv](https://arxiv.org/abs/1703.06868)" in page
+    assert '<label for="pkb-notes_1">English</label><label for="pkb-notes_2">中文</label>' in page
+    assert "<p>Align channel-wise mean and std" in page and "<p>自适应实例归一化" in page
+    assert '<code>refimpl/adain.py</code> implements <code>adain</code>.' in page
+    assert "make test-entry ID=adain\n.venv/bin/python -m pytest refimpl/tests/test_adain.py" in page
+    assert '<a href="https://arxiv.org/abs/1703.06868" rel="noopener">arXiv</a>' in page
     assert '<span class="pkb-badge pkb-status-read">read</span>' in page
-    assert '<span class="pkb-badge pkb-priority">priority 2</span>' in page
+    assert "priority 2</span>" not in page  # a read entry's priority is not a badge
+    # Order: notes, then the code covering the entry's symbols, the whole module collapsed, metadata last.
+    notes, code, whole, meta = (page.index(s) for s in ("## Notes", "def adain(content", "??? example", "<summary>Metadata"))
+    assert notes < code < whole < meta
+    covered = page[code:whole]
+    assert "class AdaINConfig" not in covered and "class AdaINConfig" in page[whole:meta]
+    assert "@inproceedings{adain," in page and "<tr><th>Added</th><td>2026-11-23</td></tr>" in page
 
 
-def test_entry_without_refimpl_shows_the_reason_and_missing_language(write_catalog):
+def test_one_language_notes_open_on_that_language(tmp_path):
+    from site_render import make_catalog
+
+    zh_only = {"id": "zh", "kind": "paper", "title": "T", "tags": [], "status": "unread", "refimpl": {"none": "n/a"},
+               "notes": {"zh": "只有中文。"}, "translations": {"en": "Chinese only."}, "sources": [], "added": "2026-11-01"}
+    catalog = make_catalog([zh_only], {}, tmp_path / "catalog.yaml")
+    page = render_entry(catalog, catalog.entries[0], tmp_path)
+    assert '<input id="pkb-notes_1" name="pkb-notes" type="radio" /><input checked="checked" id="pkb-notes_2"' in page
+    en_tab = page[page.index('lang="en"'):page.index('lang="zh"')]
+    assert "Translation (not the author&#39;s words)" in en_tab and "Chinese only." in en_tab
+    assert "pkb-author-notes" not in en_tab  # the translation is never shown as the author's words
+
+
+def test_entry_without_refimpl_shows_the_reason_and_only_its_language(write_catalog):
     catalog = load_catalog(write_catalog(TRICK))
     page = render_entry(catalog, catalog.entries[0], REPO_ROOT)
     assert "No reference implementation: a one-line loss" in page
-    assert "*暂无中文笔记。*" in page
-    assert "Source:" not in page
+    assert "中文</label>" not in page  # no empty tab
+    assert "Whole module" not in page and "@misc" not in page
 
 
 def test_generated_pages_cover_every_entry_and_used_tag(write_catalog):
@@ -51,26 +68,22 @@ def test_generated_pages_cover_every_entry_and_used_tag(write_catalog):
     pages = {p.path: p for p in generate_pages(catalog, REPO_ROOT)}
     assert {"entries/adain.md", "entries/hinge-loss.md", "papers.md", "tricks.md", "dashboard.md"} <= set(pages)
     assert {"tags/gan.md", "tags/style-transfer.md", "tags/index.md"} <= set(pages)
-    assert '<!-- material/tags { include: ["GAN · 生成对抗网络"] } -->' in pages["tags/gan.md"].markdown
+    assert 'href="../../entries/hinge-loss/"' in pages["tags/gan.md"].markdown  # the tag page has the table
     papers = pages["papers.md"].markdown
-    assert "[Arbitrary Style Transfer in Real-time with Adaptive Instance Normalization](entries/adain.md)" in papers
-    assert "hinge-loss" not in papers and "entries/hinge-loss.md" in pages["tricks.md"].markdown
+    assert '<a href="../entries/adain/">Arbitrary Style Transfer' in papers
+    assert 'href="../entries/adain/"' not in pages["tricks.md"].markdown
     dashboard = pages["dashboard.md"].markdown
-    assert "1. [Hinge loss](entries/hinge-loss.md) · priority 1" in dashboard  # up next, by priority
+    up_next = dashboard[dashboard.index("pkb-up-next"):dashboard.index("## Recently read")]
+    assert 'href="../entries/hinge-loss/"' in up_next and "adain" not in up_next  # read entries are not queued
 
 
-def test_table_cells_escape_pipes(write_catalog):
-    catalog = load_catalog(write_catalog(GOOD_ENTRY.replace("title: Arbitrary", "title: A | B Arbitrary")))
-    papers = next(p for p in generate_pages(catalog, REPO_ROOT) if p.path == "papers.md").markdown
-    assert "[A \\| B Arbitrary" in papers
-
-
-def test_nav_lists_sections_and_tags_not_entries(write_catalog):
+def test_nav_keeps_sections_visible_and_lists_no_tag_or_entry(write_catalog):
     catalog = load_catalog(write_catalog(GOOD_ENTRY, TRICK))
     nav = site_nav(catalog)
     flat = str(nav)
-    assert "entries/" not in flat
-    assert {"GAN · 生成对抗网络": "tags/gan.md"} in nav[4]["Tags"]
+    assert "entries/" not in flat and "tags/gan.md" not in flat
+    assert [next(iter(item)) for item in nav][-3:] == ["GPU smoke results", "How-to", "About"]
+    assert "Mutation testing" in str(site_nav(catalog, mutation=True))
 
 
 def test_gpu_smoke_page_renders_recorded_results(tmp_path):

@@ -206,6 +206,30 @@ def test_header_is_kept_as_schema_reference():
 
 
 @pytest.mark.parametrize(
+    ("reason", "warned"),
+    [
+        ("dataset: the images cannot be shipped here", False),
+        ("habit: a debugging habit", False),
+        ("survey: it proposes no method", False),
+        ("application: a complete tool", False),
+        ("study: an empirical study", False),
+        ("question: a research question, not a method", False),
+        ("a survey; it proposes no method", True),  # the kind must come first
+        ("dataset the images", True),  # ... followed by a colon
+        ("model: not a kind", True),
+    ],
+)
+def test_none_reason_must_start_with_an_accepted_kind(write_catalog, capsys, reason, warned):
+    path = write_catalog(GOOD_ENTRY.replace("    refimpl:\n      - refimpl/adain.py:adain\n",
+                                            f"    refimpl:\n      none: '{reason}'\n"))
+    assert main(["--catalog", str(path), "--warnings"]) == 0  # a warning, not an error
+    err = capsys.readouterr().err
+    message = (f"warning: {path}:{line_of(path, 'none:')}: entry 'adain': refimpl none reason should start with "
+               "one of survey:, dataset:, habit:, application:, study:")
+    assert (message in err) is warned
+
+
+@pytest.mark.parametrize(
     ("lang", "sentence"),
     [("zh", "不需要学习仿射参数。（译注：据英文笔记补写）"), ("en", "Content and style. (Translated from the Chinese notes.)"),
      ("en", "A summary (added) by us."), ("en", "Machine translation of the notes."), ("zh", "译者注：补充。")],

@@ -15,11 +15,15 @@ from mkdocs.structure.files import File
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # mkdocs loads hooks by path
 
+from paperkb import paths  # noqa: E402
 from paperkb.catalog import CatalogError, load_catalog  # noqa: E402
+from paperkb.export import to_bibtex, to_json  # noqa: E402
 from paperkb.notebooks import NotebookError  # noqa: E402
 from paperkb.notebooks.site import notebook_files, site_notebooks  # noqa: E402
-from paperkb.sitegen import generate_pages, home_counts, site_nav  # noqa: E402
-from paperkb.sitegen.home import COUNTS_MARKER, render_counts  # noqa: E402
+from paperkb.sitegen import build_site, generate_pages, site_nav  # noqa: E402
+from paperkb.sitegen.assets import MissingAssets, vendored_files  # noqa: E402
+from paperkb.sitegen.home import COUNTS_MARKER  # noqa: E402
+from paperkb.sitegen.pages import MUTATION_DIR, notebook_links, render_counts  # noqa: E402
 from paperkb.sitesearch import build_search_index  # noqa: E402
 from paperkb.sitesearch.build import SearchBuildError  # noqa: E402
 
@@ -28,29 +32,36 @@ _state: dict = {}
 
 def on_config(config):
     catalog_path = Path(config["config_file_path"]).parent / config.get("extra", {}).get("catalog", "catalog.yaml")
+    root = paths.REPO_ROOT  # refimpl/, node_modules/ and test results live beside the hook
     try:
         catalog = load_catalog(catalog_path)
     except CatalogError as exc:
         # Same messages as tools/validate.py, one per line.
         raise PluginError("invalid catalog:\n" + "\n".join(exc.problems)) from None
+    try:
+        _state["assets"] = vendored_files(root)
+    except MissingAssets as exc:
+        raise PluginError(str(exc)) from None
     _state["catalog"] = catalog
-    _state["notebooks"] = site_notebooks(_repo_root(config))
-    config["nav"] = site_nav(catalog, _state["notebooks"])
+    _state["site"] = build_site(catalog, root)
+    _state["notebooks"] = site_notebooks(root)
+    _state["site"].notebooks.update(notebook_links(_state["notebooks"]))
+    config["nav"] = site_nav(catalog, mutation=any((root / MUTATION_DIR).glob("*.json")), notebooks=_state["notebooks"])
     return config
-
-
-def _repo_root(config) -> Path:
-    return Path(config["config_file_path"]).parent
 
 
 # Before mkdocs-jupyter's on_files (priority 0), which wraps the executed notebooks as pages.
 @event_priority(50)
 def on_files(files, config):
-    for page in generate_pages(_state["catalog"], notebooks=_state["notebooks"]):
+    site = _state["site"]
+    for page in generate_pages(_state["catalog"], site=site):
         files.append(File.generated(config, page.path, content=page.markdown))
+    files.append(File.generated(config, "catalog.bib", content=to_bibtex(site.catalog.entries)))
+    files.append(File.generated(config, "catalog.json", content=to_json(site.catalog.entries)))
+    for source, dest in _state["assets"]:
+        files.append(File.generated(config, dest, abs_src_path=str(source)))
     try:
-        for file in notebook_files(config, _repo_root(config), _state["notebooks"]):
-            files.append(file)
+        files.extend(notebook_files(config, paths.REPO_ROOT, _state["notebooks"]))
     except NotebookError as exc:
         raise PluginError(f"notebook failed: {exc}") from None
     return files
@@ -58,7 +69,7 @@ def on_files(files, config):
 
 def on_page_markdown(markdown, page, config, files):
     if COUNTS_MARKER in markdown:
-        return markdown.replace(COUNTS_MARKER, render_counts(home_counts(_state["catalog"])))
+        return markdown.replace(COUNTS_MARKER, render_counts(_state["site"]))
     return markdown
 
 

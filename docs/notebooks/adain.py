@@ -87,5 +87,6 @@ ax.set(xlabel="α", ylabel="relative distance", title="Content–style trade-off
 ax.legend()
 fig.tight_layout()
 plt.show()
-assert content_dist[0] == 0 and style_dist[-1] < 1e-3
+# At α = 1 the statistics match up to ε = 1e-5 in the variance, felt by channels with std near √ε.
+assert content_dist[0] == 0 and style_dist[-1] < 1e-2
 print("decoded image shapes:", [tuple(i.shape) for i in images])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from refimpl.dcgan import TINY, DCGANConfig, DCGANDiscriminator, DCGANGenerator, build_dcgan, init_weights
+from refimpl.dcgan import OFFICIAL, TINY, DCGANConfig, DCGANDiscriminator, DCGANGenerator, build_dcgan, init_weights
 
 
 def _count(model: nn.Module) -> int:
@@ -13,7 +13,8 @@ def _count(model: nn.Module) -> int:
 
 
 def test_standard_64x64_parameter_counts() -> None:
-    # Reference PyTorch DCGAN, nz=100, ngf=ndf=64 (see the module docstring).
+    # pytorch/examples @ 77f55b912142e11fcfdf5b530231fb9c52f181e8 dcgan/main.py Generator / Discriminator
+    # instantiated with nz=100, ngf=ndf=64, nc=3: 3,576,704 and 2,765,568.
     with torch.device("meta"):  # no memory, no initialisation: only the shapes matter
         assert _count(DCGANGenerator(DCGANConfig())) == 3_576_704
         assert _count(DCGANDiscriminator(DCGANConfig())) == 2_765_568
@@ -56,3 +57,25 @@ def test_weights_are_drawn_from_normal_0_002() -> None:
     bn = torch.cat([m.weight for m in g.modules() if isinstance(m, nn.BatchNorm2d)])
     assert abs(bn.mean().item() - 1.0) < 5e-3 and bn.std().item() < 0.03
     assert all((m.bias == 0).all() for m in g.modules() if isinstance(m, nn.BatchNorm2d))
+
+
+def test_config_defaults_are_the_papers() -> None:
+    c = DCGANConfig()
+    assert c.nz == 100  # Sec. 4 / Fig. 1
+    assert (c.ngf, c.ndf, c.channels) == (64, 64, 3)  # pytorch/examples dcgan/main.py defaults
+    assert c.leaky_slope == 0.2  # Sec. 3
+    assert c.init_std == 0.02  # Sec. 4
+    assert c == OFFICIAL
+
+
+def test_architecture_details_below_the_parameter_count() -> None:
+    g, d = DCGANGenerator(DCGANConfig()), DCGANDiscriminator(DCGANConfig())
+    convs = [m for m in g.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert [(m.stride[0], m.padding[0], m.kernel_size[0]) for m in convs] == [(1, 0, 4)] + [(2, 1, 4)] * 4
+    assert [m.out_channels for m in convs] == [512, 256, 128, 64, 3]
+    assert sum(isinstance(m, nn.ReLU) for m in g.modules()) == 4 and isinstance(list(g.modules())[-1], nn.Tanh)
+    dconvs = [m for m in d.modules() if isinstance(m, nn.Conv2d)]
+    assert [(m.stride[0], m.padding[0]) for m in dconvs] == [(2, 1)] * 4 + [(1, 0)]
+    assert [m.out_channels for m in dconvs] == [64, 128, 256, 512, 1]
+    slopes = [m.negative_slope for m in d.modules() if isinstance(m, nn.LeakyReLU)]
+    assert slopes == [0.2] * 4

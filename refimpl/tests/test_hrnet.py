@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
+from torch import nn
 
 from refimpl.hrnet import (
+    CLS_W18,
+    CLS_W30,
+    CLS_W32,
+    CLS_W40,
+    CLS_W44,
+    CLS_W48,
+    CLS_W64,
+    SEG_W18,
+    SEG_W48,
     TINY,
     BasicBlock,
     Bottleneck,
     ExchangeUnit,
     HighResolutionModule,
     HRNet,
+    HRNetClassifier,
     HRNetConfig,
     HRNetV2Segmentation,
     Transition,
@@ -81,7 +93,81 @@ def test_residual_units() -> None:
 def test_standard_parameter_counts() -> None:
     # Sums over the authors' seg_hrnet.py (see the docstring); the paper reports 65.9M for W48.
     with torch.device("meta"):
-        w48 = HRNetV2Segmentation(HRNetConfig())
-        w18 = HRNetV2Segmentation(HRNetConfig(width=18))
+        w48 = HRNetV2Segmentation(SEG_W48)
+        w18 = HRNetV2Segmentation(SEG_W18)
     assert sum(p.numel() for p in w48.parameters()) == 65_859_379
     assert sum(p.numel() for p in w18.parameters()) == 9_641_119
+
+
+# Counted by instantiating HRNet/HRNet-Image-Classification lib/models/cls_hrnet.py (commit f760c988)
+# with experiments/cls_hrnet_w*_sgd_lr5e-2_wd1e-4_bs32_x100.yaml.
+CLS_COUNTS = {18: 21_299_004, 30: 37_712_220, 32: 41_232_680, 40: 57_557_160, 44: 67_064_984,
+              48: 77_469_864, 64: 128_059_944}
+
+
+def _count(m: nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())
+
+
+def test_official_classification_parameter_count_w18() -> None:
+    with torch.device("meta"):
+        w18 = HRNetClassifier(CLS_W18)
+    assert _count(w18) == CLS_COUNTS[18]
+    assert _count(w18.incre) + _count(w18.downsample) + _count(w18.final) + _count(w18.classifier) == 11_736_744
+
+
+@pytest.mark.slow
+def test_official_classification_parameter_counts_every_width() -> None:
+    with torch.device("meta"):
+        for config in (CLS_W30, CLS_W32, CLS_W40, CLS_W44, CLS_W48, CLS_W64):
+            assert _count(HRNetClassifier(config)) == CLS_COUNTS[config.width]
+
+
+def test_config_defaults_and_presets() -> None:
+    c = HRNetConfig()  # seg_hrnet_w48 (Cityscapes) and cls_hrnet.py's head
+    assert (c.width, c.stage_modules, c.num_blocks, c.stem_width, c.stage1_blocks, c.num_classes) == (
+        48, (1, 4, 3), 4, 64, 4, 19)
+    assert (c.fusion_upsample, c.head_channels, c.feature_dim) == ("bilinear", (32, 64, 128, 256), 2048)
+    assert c == SEG_W48 and SEG_W18.width == 18
+    assert (CLS_W32.width, CLS_W32.num_classes, CLS_W32.fusion_upsample, CLS_W32.stage_modules) == (
+        32, 1000, "nearest", (1, 4, 3))
+
+
+def _fuse_two(mode: str) -> torch.Tensor:
+    fuse = ExchangeUnit((1, 1), upsample=mode)
+    fuse.paths[0][1] = nn.Identity()  # only the resizing is left on the low → high path
+    high = torch.full((1, 1, 4, 4), 100.0)
+    low = torch.tensor([[[[0.0, 4.0], [8.0, 12.0]]]])
+    return fuse([high, low])[0][0, 0] - 100.0
+
+
+def test_fusion_upsampling_modes_by_hand() -> None:
+    # seg_hrnet.py: bilinear, corners not aligned: one axis (a, b) → (a, ¾a + ¼b, ¼a + ¾b, b).
+    torch.testing.assert_close(_fuse_two("bilinear"), torch.tensor(
+        [[0.0, 1, 3, 4], [2, 3, 5, 6], [6, 7, 9, 10], [8, 9, 11, 12]]))
+    # cls_hrnet.py: nn.Upsample(scale_factor=2, mode='nearest').
+    torch.testing.assert_close(_fuse_two("nearest"), torch.tensor(
+        [[0.0, 0, 4, 4], [0, 0, 4, 4], [8, 8, 12, 12], [8, 8, 12, 12]]))
+    with pytest.raises(ValueError, match="up-sampling"):
+        _fuse_two("bicubic")
+    with torch.device("meta"):
+        net = HRNet(CLS_W18)
+    assert {m.fuse.upsample for s in net.stages for m in s} == {"nearest"}
+
+
+def test_classification_head_merges_from_high_to_low_resolution_and_pools() -> None:
+    model = HRNetClassifier(HRNetConfig(**{**TINY.__dict__, "num_classes": 5})).eval()
+    x = torch.rand(1, 3, 32, 32)
+    xs = model.backbone(x)
+    y = model.incre[0](xs[0])
+    assert y.shape == (1, 8, 8, 8)  # head_channels[0] · 4
+    for i in range(3):
+        y = model.incre[i + 1](xs[i + 1]) + model.downsample[i](y)
+    assert y.shape == (1, 64, 1, 1)
+    feats = model.final(y).mean((2, 3))
+    torch.testing.assert_close(model.features(x), feats)
+    torch.testing.assert_close(model(x), model.classifier(feats))
+    assert [m.stride for m in model.downsample.modules() if isinstance(m, nn.Conv2d)] == [(2, 2)] * 3
+    assert model.final[0].out_channels == TINY.feature_dim and model(x).shape == (1, 5)
+    # A larger input changes the pooled map's size, not the logits' shape (global average pooling).
+    assert model(torch.rand(1, 3, 64, 64)).shape == (1, 5)

@@ -25,3 +25,19 @@ def test_hinge_losses_ignore_confident_scores() -> None:
     fake = torch.tensor([-3.0, 0.0])  # margins: 0 and 1
     torch.testing.assert_close(hinge_discriminator_loss(real, fake), torch.tensor(0.25 + 0.5))
     torch.testing.assert_close(hinge_generator_loss(fake), torch.tensor(1.5))
+
+
+def test_lsgan_losses_on_distinguishing_scores() -> None:
+    # Offsets other than 1, so squared and absolute errors differ; real and fake targets differ.
+    real = torch.tensor([[0.5, 3.0]], dtype=torch.float64)
+    fake = torch.tensor([[-1.0, 2.0]], dtype=torch.float64)
+    assert lsgan_discriminator_loss(real, fake).item() == 0.5 * ((0.25 + 4.0) / 2 + (1.0 + 4.0) / 2)  # 2.3125
+    assert lsgan_discriminator_loss(fake, real).item() == 0.5 * ((4.0 + 1.0) / 2 + (0.25 + 9.0) / 2)
+    assert lsgan_generator_loss(fake).item() == (4.0 + 1.0) / 2
+
+
+def test_hinge_losses_average_over_patch_maps() -> None:
+    real = torch.tensor([[[[2.0, 0.5], [-1.0, 1.0]]]])  # margins 0, 0.5, 2, 0
+    fake = torch.tensor([[[[-3.0, 0.0], [0.5, -0.5]]]])  # margins 0, 1, 1.5, 0.5
+    torch.testing.assert_close(hinge_discriminator_loss(real, fake), torch.tensor(2.5 / 4 + 3.0 / 4))
+    torch.testing.assert_close(hinge_generator_loss(fake), torch.tensor(3.0 / 4))

@@ -7,6 +7,7 @@ import torch
 from refimpl.lpips import (
     ALEXNET,
     LPIPS,
+    SQUEEZENET,
     TINY,
     LinearLayer,
     LPIPSConfig,
@@ -63,20 +64,26 @@ def test_unit_weights_give_the_cosine_distance() -> None:
 
 def test_layers_are_summed_and_weighted_channelwise() -> None:
     f, f0 = torch.zeros(1, 2, 1, 1), torch.zeros(1, 2, 1, 1)
-    f[0, 0], f0[0, 1] = 1.0, 1.0  # orthogonal unit vectors: squared diff (1, 1)
+    f[0, 0], f[0, 1], f0[0, 0] = 0.6, 0.8, 1.0  # unit vectors, difference (−0.4, 0.8)
     lin = LinearLayer(2).eval()
     with torch.no_grad():
         lin.conv.weight.copy_(torch.tensor([3.0, 0.5]).view(1, 2, 1, 1))
     (d,) = distance_from_features([f], [f0], [lin])
-    torch.testing.assert_close(d, torch.tensor([3.5]))
+    torch.testing.assert_close(d, torch.tensor([3.0 * 0.16 + 0.5 * 0.64]))  # squared: 0.8 (absolute: 1.6)
+    (d2,) = distance_from_features([f * 5], [f0 * 2], [lin])  # normalised first: same distance
+    torch.testing.assert_close(d2, d)
     m = _metric()
     x, y = torch.rand(2, 1, 3, 8, 8) * 2 - 1
     torch.testing.assert_close(m(x, y), sum(m.layer_distances(x, y)))
 
 
 def test_scaling_layer_uses_imagenet_statistics() -> None:
+    # richzhang/PerceptualSimilarity @ 082bb24 lpips/lpips.py ScalingLayer: shift (−.030, −.088, −.188),
+    # scale (.458, .448, .450).
     out = ScalingLayer()(torch.tensor([-0.030, -0.088, -0.188]).view(1, 3, 1, 1))
     torch.testing.assert_close(out, torch.zeros(1, 3, 1, 1))
+    x = torch.tensor([-0.030 + 2 * 0.458, -0.088 - 0.448, -0.188 + 0.5 * 0.450]).view(1, 3, 1, 1)
+    torch.testing.assert_close(ScalingLayer()(x), torch.tensor([2.0, -1.0, 0.5]).view(1, 3, 1, 1))
 
 
 def test_only_the_linear_weights_learn_and_standard_counts_match() -> None:
@@ -87,3 +94,4 @@ def test_only_the_linear_weights_learn_and_standard_counts_match() -> None:
         return sum(LinearLayer(c).conv.weight.numel() for c in cfg.channels)
     assert count(LPIPSConfig()) == 1472  # VGG
     assert count(ALEXNET) == 1152  # AlexNet
+    assert count(SQUEEZENET) == 2240  # SqueezeNet (channel lists of lpips/lpips.py @ 082bb24)

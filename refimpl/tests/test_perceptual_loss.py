@@ -54,8 +54,11 @@ def test_feature_loss_is_zero_iff_features_are_equal() -> None:
 def test_total_variation_of_known_images() -> None:
     assert total_variation(torch.ones(1, 3, 4, 4)).item() == 0.0
     img = torch.zeros(1, 1, 2, 2)
-    img[0, 0, 0, 0] = 1.0  # two neighbours differ by 1
-    assert total_variation(img).item() == 2.0
+    img[0, 0, 0, 0] = 3.0  # two neighbours differ by 3: squared 9 + 9 (absolute would be 6)
+    assert total_variation(img).item() == 18.0
+    two = torch.zeros(2, 1, 2, 3)
+    two[0, 0, 0, 1] = 0.5  # sample 0: three neighbours differ by 0.5; sample 1 is flat: mean over the batch
+    assert total_variation(two).item() == 3 * 0.25 / 2
 
 
 def test_transform_net_keeps_size_and_pixel_range(device: torch.device) -> None:

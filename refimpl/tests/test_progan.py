@@ -7,6 +7,7 @@ import math
 import torch
 
 from refimpl.progan import (
+    OFFICIAL,
     TINY,
     DiscriminatorBlock,
     EqualizedConv2d,
@@ -91,7 +92,27 @@ def test_blocks_double_and_halve_resolution() -> None:
     assert DiscriminatorBlock(4, 8)(torch.randn(1, 4, 8, 8)).shape == (1, 8, 4, 4)
 
 
+def test_config_defaults_are_the_papers() -> None:
+    c = ProGANConfig()
+    assert (c.latent_dim, c.resolution) == (512, 1024)  # Sec. A.1, Table 2
+    assert (c.fmap_base, c.fmap_max, c.img_channels) == (8192, 512, 3)  # authors' code, Table 2
+    assert c.mbstd_group == 4 and c.eps == 1e-8  # authors' code; Sec. 4.2
+    assert [c.channels(s) for s in range(10)] == [512, 512, 512, 512, 512, 256, 128, 64, 32, 16]
+    assert c == OFFICIAL
+
+
+def test_standard_discriminator_parameter_count() -> None:
+    # tkarras/progressive_growing_of_gans @ 2504c3f3cb98ca58751610ad61fa1097313152bd networks.py D_paper,
+    # variable shapes summed at 1024×1024: 23,087,249 with all nine fromRGB layers, 23,077,137 with the last.
+    with torch.device("meta"):
+        d = ProGANDiscriminator(ProGANConfig())
+    total = sum(p.numel() for p in d.parameters())
+    assert total == 23_087_249
+    assert total - sum(p.numel() for p in d.from_rgb[:-1].parameters()) == 23_077_137
+
+
 def test_standard_generator_parameter_count_matches_table_2() -> None:
+    # tkarras/progressive_growing_of_gans @ 2504c3f networks.py G_paper, variable shapes summed.
     g = ProGANGenerator(ProGANConfig())
     total = sum(p.numel() for p in g.parameters())
     assert total == 23_079_115

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from refimpl.singan import (
+    OFFICIAL,
     TINY,
     ScaleDiscriminator,
     ScaleGenerator,
@@ -18,6 +19,7 @@ from refimpl.singan import (
     noise_amplitude,
     pyramid_sizes,
     reconstruction_loss,
+    scale_config,
 )
 
 
@@ -25,11 +27,40 @@ def _count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def test_config_defaults_are_the_authors() -> None:
+    # tamarott/SinGAN @ 38759f780d00cb99da2d376f3e03931001dcbd6c, config.py
+    c = SinGANConfig()
+    assert (c.channels, c.nfc, c.min_nfc, c.kernel_size, c.num_layers) == (3, 32, 32, 3, 5)  # Sec. 2 / Fig. 4
+    assert (c.scale_factor, c.min_size, c.max_size) == (0.75, 25, 250)  # Sec. 3
+    assert (c.noise_amp, c.alpha, c.lambda_gp, c.max_nfc) == (0.1, 10.0, 0.1, 128)  # Sec. 2.1, code
+    assert c == OFFICIAL
+
+
+# Official counts: tamarott/SinGAN @ 38759f7, SinGAN/models.py GeneratorConcatSkip2CleanAdd / WDiscriminator
+# built with training.py's per-scale opt.nfc = opt.min_nfc = min(32 · 2^⌊n/4⌋, 128), summed over parameters.
+OFFICIAL_PER_SCALE = {32: (29_763, 29_185), 64: (114_819, 113_665), 128: (450_819, 448_513)}
+
+
 def test_standard_per_scale_parameter_counts() -> None:
+    assert [channels_at_scale(n) for n in (0, 3, 4, 7, 8, 12, 16)] == [32, 32, 64, 64, 128, 128, 128]
     with torch.device("meta"):
-        assert _count(ScaleGenerator(SinGANConfig())) == 29_763
-        assert _count(ScaleDiscriminator(SinGANConfig())) == 29_185
-    assert [channels_at_scale(n) for n in (0, 3, 4, 8, 12, 16)] == [32, 32, 64, 128, 128, 128]
+        for n in range(10):
+            width = 32 if n < 4 else 64 if n < 8 else 128
+            cfg = scale_config(OFFICIAL, n)
+            assert (cfg.nfc, cfg.min_nfc) == (width, width)
+            assert (_count(ScaleGenerator(cfg)), _count(ScaleDiscriminator(cfg))) == OFFICIAL_PER_SCALE[width]
+
+
+def test_pyramid_widens_every_four_scales() -> None:
+    with torch.device("meta"):
+        model = SinGAN(10, OFFICIAL)
+    heads = [g.body[0][0].out_channels for g in model.generators]
+    assert heads == [32] * 4 + [64] * 4 + [128] * 2
+    assert all(conv.out_channels == heads[n] for n, g in enumerate(model.generators)
+               for conv in g.body.modules() if isinstance(conv, nn.Conv2d))
+    assert [_count(g) for g in model.generators] == [OFFICIAL_PER_SCALE[w][0] for w in heads]
+    tiny = SinGAN(9, TINY)
+    assert [g.tail[0].in_channels for g in tiny.generators] == [4] * 4 + [8] * 4 + [16]
 
 
 def test_pyramid_goes_from_min_size_to_the_image_with_factor_about_075() -> None:

@@ -90,6 +90,31 @@ def test_adversarial_losses_match_the_log_likelihood_form() -> None:
 def test_perceptual_loss_weights_the_adversarial_term_by_1e_minus_3() -> None:
     cfg = SRGANConfig(vgg_rescale=1.0)
     phi = nn.Identity()
-    sr, hr = torch.zeros(1, 3, 2, 2), torch.ones(1, 3, 2, 2)
+    sr, hr = torch.zeros(1, 3, 2, 2), torch.full((1, 3, 2, 2), 3.0)
     fake = torch.zeros(1, 1)
-    torch.testing.assert_close(perceptual_loss(phi, sr, hr, fake, cfg), torch.tensor(1.0 + 1e-3 * math.log(2)))
+    # MSE content loss 9 (L1 would give 3) + 10⁻³ · log 2.
+    torch.testing.assert_close(perceptual_loss(phi, sr, hr, fake, cfg), torch.tensor(9.0 + 1e-3 * math.log(2)))
+    # The default rescales VGG features by 1/12.75 (Sec. 3.2): (3/12.75)².
+    torch.testing.assert_close(perceptual_loss(phi, sr, hr, fake), torch.tensor((3 / 12.75) ** 2 + 1e-3 * math.log(2)))
+
+
+def test_config_defaults_are_the_papers() -> None:
+    c = SRGANConfig()
+    assert (c.channels, c.num_blocks, c.scale, c.img_channels) == (64, 16, 4, 3)  # Fig. 4, Sec. 2.2, Sec. 3.1
+    assert c.adversarial_weight == 1e-3  # Eq. 3
+    assert c.vgg_rescale == 1 / 12.75  # Sec. 3.2
+    assert c.disc_widths == (64, 64, 128, 128, 256, 256, 512, 512) and c.disc_hidden == 1024  # Fig. 4
+    assert c.hr_size == 96  # Sec. 3.2
+
+
+def test_standard_discriminator_parameter_count() -> None:
+    # Fig. 4 (no official code): eight 3×3 convs with bias, BN (γ, β) after all but the first,
+    # dense 512·6·6 → 1024 and 1024 → 1: Σ 9·c_in·c_out + c_out (+ 2·c_out) + 18,875,392 + 1,025.
+    widths = [3, 64, 64, 128, 128, 256, 256, 512, 512]
+    convs = sum(9 * a * b + b + (2 * b if i else 0) for i, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=True)))
+    with torch.device("meta"):
+        d = SRGANDiscriminator(SRGANConfig())
+    assert sum(p.numel() for p in d.parameters()) == convs + 512 * 36 * 1024 + 1024 + 1025 == 23_565_505
+    assert [m.stride[0] for m in d.features if isinstance(m, nn.Conv2d)] == [1, 2] * 4
+    slopes = [m.negative_slope for m in d.modules() if isinstance(m, nn.LeakyReLU)]
+    assert slopes == [0.2] * 9

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from refimpl.stargan import (
+    OFFICIAL,
     TINY,
     Discriminator,
     Generator,
@@ -32,8 +33,55 @@ def _tiny() -> tuple[Generator, Discriminator]:
                           repeat_num=TINY.d_repeat_num))
 
 
-def test_standard_128x128_parameter_counts() -> None:
+def test_config_defaults_are_the_papers() -> None:
     c = StarGANConfig()
+    assert c.image_size == 128 and c.c_dim == 5  # Sec. 4: CelebA 128×128, five attributes
+    assert (c.g_conv_dim, c.d_conv_dim, c.g_repeat_num, c.d_repeat_num) == (64, 64, 6, 6)  # Tables 4–5
+    assert (c.lambda_cls, c.lambda_rec, c.lambda_gp) == (1.0, 10.0, 10.0)  # Sec. 3.1 / 4
+    assert c == OFFICIAL
+
+
+def test_architecture_details_below_the_parameter_count() -> None:
+    g = Generator(conv_dim=2, c_dim=3, repeat_num=1)
+    convs = [m for m in g.modules() if isinstance(m, nn.Conv2d | nn.ConvTranspose2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size[0], c.stride[0], c.padding[0]) for c in convs] == [
+        (6, 2, 7, 1, 3), (2, 4, 4, 2, 1), (4, 8, 4, 2, 1), (8, 8, 3, 1, 1), (8, 8, 3, 1, 1), (8, 4, 4, 2, 1),
+        (4, 2, 4, 2, 1), (2, 3, 7, 1, 3)]
+    assert all(c.bias is None for c in convs)
+    norms = [m for m in g.modules() if isinstance(m, nn.InstanceNorm2d)]
+    assert len(norms) == 7 and all(n.affine and n.track_running_stats for n in norms)
+    assert isinstance(g.main[-1], nn.Tanh) and not any(isinstance(m, nn.LeakyReLU) for m in g.modules())
+    d = Discriminator(image_size=32, conv_dim=2, c_dim=3, repeat_num=4)
+    dconvs = [m for m in d.main if isinstance(m, nn.Conv2d)]
+    assert [(c.out_channels, c.kernel_size[0], c.stride[0], c.padding[0]) for c in dconvs] == [
+        (2, 4, 2, 1), (4, 4, 2, 1), (8, 4, 2, 1), (16, 4, 2, 1)]
+    assert all(c.bias is not None for c in dconvs) and d.src_head.bias is None and d.cls_head.bias is None
+    assert [m.negative_slope for m in d.modules() if isinstance(m, nn.LeakyReLU)] == [0.01] * 4
+    assert not any(isinstance(m, nn.InstanceNorm2d | nn.BatchNorm2d) for m in d.modules())
+    assert d.src_head.kernel_size == (3, 3) and d.src_head.padding == (1, 1) and d.cls_head.kernel_size == (2, 2)
+    # The label is broadcast over space: a constant map per channel next to the image.
+    seen = []
+    g.main[0].register_forward_pre_hook(lambda _m, a: seen.append(a[0]))
+    c = torch.tensor([[1.0, 0.0, 0.5]])
+    x = torch.rand(1, 3, 8, 12)
+    g(x, c)
+    torch.testing.assert_close(seen[0][:, :3], x)
+    torch.testing.assert_close(seen[0][:, 3:], c.view(1, 3, 1, 1).expand(1, 3, 8, 12))
+
+
+def test_generator_receives_adversarial_and_classification_gradient() -> None:
+    g, d = _tiny()
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    c_org, c_trg = torch.eye(3)[:2], torch.eye(3)[1:]
+    config = StarGANConfig(lambda_rec=0.0, lambda_cls=0.0)
+    generator_objective(d, g, x, c_org, c_trg, config).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in g.parameters())
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in d.cls_head.parameters())
+
+
+def test_standard_128x128_parameter_counts() -> None:
+    # yunjey/stargan model.py (commit 94dd002e93a2863d9b987a937b85925b80f7a19f) instantiated: G 8,430,528, D 44,762,048.
+    c = OFFICIAL
     with torch.device("meta"):
         assert _count(Generator(conv_dim=c.g_conv_dim, c_dim=c.c_dim, repeat_num=c.g_repeat_num)) == 8_430_528
         d = Discriminator(image_size=c.image_size, conv_dim=c.d_conv_dim, c_dim=c.c_dim, repeat_num=c.d_repeat_num)

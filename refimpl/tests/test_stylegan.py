@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from refimpl.adain import calc_mean_std
 from refimpl.stylegan import (
+    OFFICIAL,
     TINY,
     MappingNetwork,
     NoiseInjection,
@@ -102,3 +105,53 @@ def test_standard_mapping_network_parameter_count() -> None:
     mapping = MappingNetwork(StyleGANConfig())
     assert sum(p.numel() for p in mapping.parameters()) == 8 * (512 * 512 + 512) == 2_101_248
     assert mapping(torch.randn(2, 512)).shape == (2, 512)
+
+
+def test_config_defaults_are_the_papers() -> None:
+    c = StyleGANConfig()
+    assert (c.z_dim, c.w_dim, c.mapping_layers) == (512, 512, 8)  # Sec. 2
+    assert c.mapping_lr_mul == 0.01  # App. C: λ′ = 0.01 λ in the mapping network
+    assert (c.resolution, c.fmap_base, c.fmap_max, c.img_channels) == (1024, 8192, 512, 3)  # FFHQ; code
+    assert (c.truncation_psi, c.truncation_cutoff) == (0.7, 8)  # Sec. 3.3 / Fig. 8; code
+    assert (c.w_avg_beta, c.mixing_prob) == (0.995, 0.9)  # code; Sec. 3.1
+    assert c == OFFICIAL
+
+
+def _f64(layer: torch.nn.Module) -> torch.nn.Module:
+    return layer.double()
+
+
+def test_mapping_layers_use_equalized_lr_with_multiplier_a_hundredth() -> None:
+    # App. C and the authors' code (dense with use_wscale, lrmul 0.01): the stored weight starts at
+    # N(0, 1/lrmul²) and is used as w · √2/√fan_in · lrmul; the bias is used as b · lrmul.
+    torch.manual_seed(0)
+    layer = MappingNetwork(StyleGANConfig()).layers[3]
+    assert abs(layer.weight.std().item() / 100.0 - 1) < 0.01
+    layer = _f64(MappingNetwork(TINY).layers[1])
+    with torch.no_grad():
+        layer.weight.copy_(torch.arange(64, dtype=torch.float64).reshape(8, 8) - 20)
+        layer.bias.copy_(torch.arange(8, dtype=torch.float64) + 1)
+    x = torch.linspace(-1, 2, 8, dtype=torch.float64)[None]
+    w_eff = (torch.arange(64, dtype=torch.float64).reshape(8, 8) - 20) * (2**0.5 / 8**0.5) * 0.01
+    expected = x @ w_eff.T + (torch.arange(8, dtype=torch.float64) + 1) * 0.01
+    torch.testing.assert_close(layer(x), expected)
+
+
+def test_style_affine_and_convolutions_scale_weights_at_run_time() -> None:
+    # Affine A: gain 1 (style_mod in the authors' code), 1/√w_dim; 3×3 conv: √2/√(c_in·9); tRGB: 1/√c_in.
+    mod = _f64(StyleModulation(w_dim=4, channels=3))
+    with torch.no_grad():
+        mod.affine.weight.fill_(1.0)
+        mod.affine.bias.zero_()
+    w = torch.tensor([[1.0, 2.0, 3.0, 4.0]], dtype=torch.float64)
+    torch.testing.assert_close(mod.affine(w), torch.full((1, 6), 10.0 / 2.0, dtype=torch.float64))
+    layer = _f64(StyledLayer(5, 2, 4))
+    assert math.isclose(layer.conv.scale, math.sqrt(2) / math.sqrt(5 * 9), rel_tol=1e-15)
+    with torch.no_grad():
+        layer.conv.weight.fill_(1.0)
+        layer.conv.bias.zero_()
+    x = torch.ones(1, 5, 3, 3, dtype=torch.float64)
+    torch.testing.assert_close(layer.conv(x)[0, :, 1, 1], torch.full((2,), 45 * math.sqrt(2) / math.sqrt(45),
+                                                                    dtype=torch.float64))
+    synthesis = SynthesisNetwork(TINY)
+    assert math.isclose(synthesis.to_rgb.scale, 1 / math.sqrt(synthesis.to_rgb.weight.shape[1]), rel_tol=1e-15)

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from refimpl.stylegan2 import (
+    OFFICIAL,
     TINY,
     ModulatedConv2d,
     PathLengthRegularizer,
@@ -25,6 +26,7 @@ from refimpl.stylegan2 import (
     lazy_regularization_adam,
     modulate_weights,
     modulated_conv2d,
+    path_length_penalty,
     path_lengths,
     r1_penalty,
     upsample2x,
@@ -112,6 +114,30 @@ def test_path_length_penalty_is_zero_when_lengths_equal_the_running_mean() -> No
     torch.testing.assert_close(reg.pl_mean, torch.tensor(1.005))
 
 
+def test_path_length_target_keeps_its_gradient_path_as_in_the_official_code() -> None:
+    # NVlabs/stylegan2 @ bf0fe0baba9fc7039eae0cac575c1778be1ce3e3 training/loss.py G_logistic_ns_pathreg:
+    # pl_mean = pl_mean_var + decay · (mean(pl_lengths) − pl_mean_var), no stop_gradient, so
+    # ∂/∂l_j Σ_i (l_i − a)² = 2(l_j − a) − (2·decay/N) Σ_i (l_i − a).
+    lengths = torch.tensor([1.0, 2.0, 4.0], dtype=torch.float64, requires_grad=True)
+    decay, mean0 = 0.01, 0.5
+    a = mean0 + decay * (7.0 / 3.0 - mean0)
+    penalties, target = path_length_penalty(lengths, torch.tensor(mean0, dtype=torch.float64), decay)
+    torch.testing.assert_close(target.detach(), torch.tensor(a, dtype=torch.float64))
+    torch.testing.assert_close(penalties.detach(), torch.tensor([(v - a) ** 2 for v in (1.0, 2.0, 4.0)],
+                                                                dtype=torch.float64))
+    penalties.sum().backward()
+    total = sum(v - a for v in (1.0, 2.0, 4.0))
+    expected = [2 * (v - a) - 2 * decay / 3 * total for v in (1.0, 2.0, 4.0)]
+    torch.testing.assert_close(lengths.grad, torch.tensor(expected, dtype=torch.float64))
+
+
+def test_path_length_regularizer_stores_a_constant_running_mean() -> None:
+    ws = torch.randn(2, 3, 4, requires_grad=True)
+    reg = PathLengthRegularizer(decay=0.5).train()
+    reg(ws.square()[:, None], ws, torch.randn(2, 1, 3, 4)).sum().backward()  # lengths depend on ws
+    assert ws.grad is not None and not reg.pl_mean.requires_grad and reg.pl_mean.grad_fn is None and reg.pl_mean.item() > 0
+
+
 def test_path_length_penalty_does_not_update_the_mean_in_eval_mode() -> None:
     ws = torch.randn(2, 3, 4, requires_grad=True)
     reg = PathLengthRegularizer().eval()
@@ -148,7 +174,10 @@ def test_config_f_has_18_styles_17_noise_inputs_and_official_parameter_counts() 
     assert cfg.num_ws == 18
     assert len(cfg.noise_shapes(1)) == 17
     g, d = StyleGAN2Generator(cfg), StyleGAN2Discriminator(cfg)  # built only to count (no forward pass)
-    # Sums over the layers of NVlabs/stylegan2-ada-pytorch (see the module docstring).
+    # Sums over the layers of NVlabs/stylegan2-ada-pytorch (see the module docstring), equal to the sum of
+    # variable shapes of NVlabs/stylegan2 @ bf0fe0baba9fc7039eae0cac575c1778be1ce3e3
+    # training/networks_stylegan2.py (G_mapping, G_synthesis_stylegan2 'skip', D_stylegan2 'resnet',
+    # fmap_base 16 << 10 as run_training.py sets for config-f).
     assert _params(g.mapping) == 2_101_248
     assert _params(g.synthesis) == 28_268_812
     assert _params(g) == 30_370_060
@@ -200,3 +229,16 @@ def test_residual_discriminator_halves_resolution_and_scores_each_image() -> Non
     assert block(torch.randn(2, 4, 8, 8)).shape == (2, 8, 4, 4)
     assert block.skip.bias is None
     assert StyleGAN2Discriminator(TINY)(torch.randn(4, 3, 16, 16)).shape == (4, 1)
+
+
+def test_config_defaults_are_config_f() -> None:
+    # NVlabs/stylegan2 @ bf0fe0b run_training.py (config-f) and training/loss.py defaults.
+    c = StyleGAN2Config()
+    assert (c.z_dim, c.w_dim, c.mapping_layers, c.mapping_lr_mul) == (512, 512, 8, 0.01)
+    assert (c.resolution, c.channel_base, c.channel_max, c.img_channels) == (1024, 32768, 512, 3)
+    assert (c.mbstd_group, c.w_avg_beta) == (4, 0.995)
+    assert (c.pl_weight, c.pl_decay, c.pl_batch_shrink) == (2.0, 0.01, 2)  # G_logistic_ns_pathreg
+    assert c.r1_gamma == 10.0
+    assert (c.g_reg_interval, c.d_reg_interval) == (4, 16)  # Sec. 3.1
+    assert [c.channels(r) for r in (4, 64, 128, 1024)] == [512, 512, 256, 32]
+    assert c == OFFICIAL

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import paths
 from .catalog import CatalogError, read_catalog, validate
 from .catalog.validate import pending_entries
 from .catalog.writer import WriteFailed, recover
+from .terminal import printable
+
+LARGE_BYTES = 4_000_000  # above this, progress lines on stderr (stdout keeps the result)
+
+
+def _progress(stage: str) -> None:
+    print(f"validate.py: {stage}…", file=sys.stderr, flush=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,17 +38,23 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 1
     try:
+        size = os.path.getsize(args.catalog)
+    except OSError:
+        size = 0
+    if size >= LARGE_BYTES:
+        _progress(f"reading {args.catalog} ({size / 1e6:.0f} MB)")
+    try:
         catalog = read_catalog(args.catalog)
     except CatalogError as exc:
         for line in exc.problems:
-            print(line, file=sys.stderr)
+            print(printable(line), file=sys.stderr)
         return 1
-    report = validate(catalog, check_refimpl=not args.no_refimpl)
+    report = validate(catalog, check_refimpl=not args.no_refimpl, progress=_progress)
     for problem in report.errors:
-        print(problem, file=sys.stderr)
+        print(printable(problem), file=sys.stderr)
     if args.warnings:
         for problem in report.warnings:
-            print(f"warning: {problem}", file=sys.stderr)
+            print(f"warning: {printable(problem)}", file=sys.stderr)
     if report.errors:
         print(f"{args.catalog}: {len(report.errors)} problem(s) in {len(catalog.entries)} entries", file=sys.stderr)
         return 1
@@ -54,5 +68,5 @@ def main(argv: list[str] | None = None) -> int:
     if report.pending:
         # Scaffolded entries: listed, not errors, so they stay visible until implemented.
         ids = pending_entries(catalog)
-        print(f"refimpl pending (not implemented yet): {', '.join(ids)}")
+        print(f"refimpl pending (not implemented yet): {printable(', '.join(ids))}")
     return 0

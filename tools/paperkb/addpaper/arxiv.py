@@ -7,18 +7,18 @@ recorded response and nothing patches the network underneath.
 from __future__ import annotations
 
 import re
-import urllib.error
-import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from .httpget import USER_AGENT, FetchFailed, bounded_get
+
 Fetch = Callable[[str, float], bytes]
 
-API = "http://export.arxiv.org/api/query?id_list={id}"
+API = "https://export.arxiv.org/api/query?id_list={id}"
 DEFAULT_TIMEOUT_S = 5.0
-USER_AGENT = "paperkb-add-paper/0.1"
+__all__ = ["USER_AGENT", "LookupFailed", "PaperMeta", "lookup_arxiv", "parse_atom", "urllib_fetch"]
 NS = {
     "atom": "http://www.w3.org/2005/Atom",
     "arxiv": "http://arxiv.org/schemas/atom",
@@ -45,21 +45,20 @@ class PaperMeta:
 
 
 def urllib_fetch(url: str, timeout: float) -> bytes:
-    """The default ``fetch``: standard library HTTP GET, errors as :class:`LookupFailed`."""
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
+    """The default ``fetch``: one bounded HTTP GET (:mod:`.httpget`), errors as :class:`LookupFailed`."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - fixed hosts
-            return response.read()
-    except urllib.error.HTTPError as exc:
-        raise LookupFailed(f"HTTP {exc.code} from {url}") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise LookupFailed(f"cannot reach {url.split('/')[2]}: {reason}") from None
+        return bounded_get(url, timeout)
+    except FetchFailed as exc:
+        raise LookupFailed(str(exc)) from None
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def clean(text: str | None) -> str:
-    """arXiv wraps titles and abstracts at ~80 columns: join the lines back."""
-    return re.sub(r"\s+", " ", text or "").strip()
+    """arXiv wraps titles and abstracts at ~80 columns: join the lines back. Control
+    characters (terminal escapes) from the answer are dropped, never stored."""
+    return re.sub(r"\s+", " ", _CONTROL.sub("", text or "")).strip()
 
 
 def _abstract(text: str | None) -> str | None:
@@ -75,6 +74,8 @@ def parse_atom(data: bytes, arxiv_id: str) -> PaperMeta:
         root = ET.fromstring(data)
     except ET.ParseError as exc:
         raise LookupFailed(f"arXiv API returned something that is not Atom XML ({exc})") from None
+    if root.tag != f"{{{NS['atom']}}}feed":  # an HTML error page is no answer about the paper
+        raise LookupFailed(f"arXiv API returned something that is not an Atom feed (<{root.tag}>)")
     entries = root.findall("atom:entry", NS)
     if not entries:
         raise LookupFailed(f"arXiv has no paper {arxiv_id}")

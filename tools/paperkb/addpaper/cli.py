@@ -16,6 +16,7 @@ from ..catalog.emit import entry_to_yaml
 from ..catalog.model import STATUSES, Tag
 from ..catalog.validate import validate_entry
 from ..catalog.writer import LOCK_TIMEOUT_S, WriteFailed
+from ..terminal import printable, printable_lines
 from . import arxiv, crossref, ids, insert, layout, prompts, scaffold
 
 PROG = "add_paper.py"
@@ -151,7 +152,7 @@ def run(args: argparse.Namespace, *, fetch: arxiv.Fetch, prompter: prompts.Promp
         try:
             identifier = ids.parse_identifier(args.identifier)
         except ids.BadIdentifier as exc:
-            print(f"{PROG}: error: {exc}", file=err)
+            print(f"{PROG}: error: {printable(exc)}", file=err)
             return 2
 
     head = _read_head(catalog)
@@ -172,10 +173,11 @@ def run(args: argparse.Namespace, *, fetch: arxiv.Fetch, prompter: prompts.Promp
     if identifier is not None and not args.offline:
         try:
             meta = _lookup(identifier, fetch, args.timeout)
-            print(f"{identifier}: {meta.title} ({meta.year}; {meta.primary_category or meta.venue or '?'})", file=err)
+            where = meta.primary_category or meta.venue or "?"
+            print(printable(f"{identifier}: {meta.title} ({meta.year}; {where})"), file=err)
         except arxiv.LookupFailed as exc:
-            print(f"{PROG}: lookup of {identifier} failed ({exc}); continuing with the fields given by hand "
-                  f"(--title, --authors, --year, --venue, --url)", file=err)
+            print(printable(f"{PROG}: lookup of {identifier} failed ({exc}); continuing with the fields given by "
+                            f"hand (--title, --authors, --year, --venue, --url)"), file=err)
 
     title = args.title or (meta.title if meta else None)
     title = prompter.ask("Title", title, required=True)
@@ -247,10 +249,10 @@ def run(args: argparse.Namespace, *, fetch: arxiv.Fetch, prompter: prompts.Promp
         repo_root=repo_root, cache_dir=cache_dir, lock_timeout=args.lock_timeout,
     )
     for warning in outcome.warnings:
-        print(f"warning: {warning}", file=err)
+        print(f"warning: {printable(warning)}", file=err)
     if args.dry_run:
-        print(outcome.entry_text, end="", file=out)
-        print(outcome.diff, end="", file=out)
+        print(printable_lines(outcome.entry_text), end="", file=out)
+        print(printable_lines(outcome.diff), end="", file=out)
         if side_files is not None:
             for path in side_files.files:
                 print(f"would create {path.relative_to(repo_root)}", file=out)
@@ -259,15 +261,26 @@ def run(args: argparse.Namespace, *, fetch: arxiv.Fetch, prompter: prompts.Promp
         print(f"{catalog}: dry run, nothing written", file=err)
         return 0
     if outcome.action == "unchanged":
-        print(f"{catalog}:{outcome.line}: entry '{outcome.entry_id}' already holds these notes and sources; "
-              f"nothing written", file=out)
+        print(printable(f"{catalog}:{outcome.line}: entry '{outcome.entry_id}' already holds these notes and "
+                        f"sources; nothing written"), file=out)
         return 0
     verb = "merged into" if outcome.action == "merge" else "added"
-    print(f"{catalog}:{outcome.line}: {verb} entry '{outcome.entry_id}'", file=out)
+    print(printable(f"{catalog}:{outcome.line}: {verb} entry '{outcome.entry_id}'"), file=out)
     if side_files is not None:
         made = ", ".join(str(p.relative_to(repo_root)) for p in side_files.files)
         print(f"scaffold (pending, tests skipped until written): {made}; refimpl/__init__.py imports it", file=out)
     return 0
+
+
+def _bad_text(catalog: Path) -> str:
+    """The line of the first byte of the catalog that is not UTF-8."""
+    try:
+        yamlsafe.decode(catalog.read_bytes())
+    except yamlsafe.YamlSyntaxError as exc:
+        return f"{catalog}:{exc.line}: {exc.message}"
+    except OSError as exc:
+        return f"{catalog}: cannot read catalog: {exc.strerror or exc}"
+    return f"{catalog}: a file it refers to is not UTF-8 text"
 
 
 def main(
@@ -295,7 +308,13 @@ def main(
                    out=out, err=err)
     except (Failure, insert.AddError, WriteFailed) as exc:
         for line in str(exc).splitlines():
-            print(f"{PROG}: {line}", file=err)
+            print(f"{PROG}: {printable(line)}", file=err)
+        return 1
+    except yamlsafe.YamlSyntaxError as exc:  # a broken catalog met while reading it block by block
+        print(f"{PROG}: {printable(args.catalog)}:{exc.line}: {printable(exc.message)}", file=err)
+        return 1
+    except UnicodeDecodeError:
+        print(f"{PROG}: {printable(_bad_text(Path(args.catalog)))}", file=err)
         return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=err)

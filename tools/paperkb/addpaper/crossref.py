@@ -19,37 +19,83 @@ def _strip_markup(text: str) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
-def parse_work(data: bytes, doi: str) -> PaperMeta:
-    try:
-        message = json.loads(data)["message"]
-    except (ValueError, KeyError, TypeError):
-        raise LookupFailed(f"Crossref returned no record for {doi}") from None
-    titles = message.get("title") or []
-    if not titles:
+class _Shape(Exception):
+    """The answer is JSON but not a Crossref work record; the message says where."""
+
+
+def _strings(value: object, what: str) -> list[str]:
+    """A Crossref list of strings (``title``, ``container-title``); a lone string is accepted."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _Shape(f"'{what}' is not a list of strings")
+    return value
+
+
+def _year(message: dict) -> int | None:
+    for key in ("published-print", "published-online", "issued", "created"):
+        date = message.get(key)
+        if date is None:
+            continue
+        if not isinstance(date, dict):
+            raise _Shape(f"'{key}' is not an object")
+        parts = date.get("date-parts")
+        if isinstance(parts, list) and parts and isinstance(parts[0], list) and parts[0]:
+            first = parts[0][0]
+            if isinstance(first, int) and not isinstance(first, bool):
+                return first
+    return None
+
+
+def _work(message: object, doi: str) -> PaperMeta:
+    if not isinstance(message, dict):
+        raise _Shape("'message' is not an object")
+    titles = _strings(message.get("title"), "title")
+    if not titles or not titles[0].strip():
         raise LookupFailed(f"Crossref has no title for {doi}")
     authors = []
-    for person in message.get("author") or []:
-        name = " ".join(p for p in (person.get("given"), person.get("family")) if p) or person.get("name")
-        if name:
+    people = message.get("author") or []
+    if not isinstance(people, list):
+        raise _Shape("'author' is not a list")
+    for person in people:
+        if not isinstance(person, dict):
+            raise _Shape("an 'author' is not an object")
+        parts = [p for p in (person.get("given"), person.get("family")) if isinstance(p, str) and p]
+        name = " ".join(parts) or person.get("name")
+        if isinstance(name, str) and clean(name):
             authors.append(clean(name))
-    year = None
-    for key in ("published-print", "published-online", "issued", "created"):
-        parts = (message.get(key) or {}).get("date-parts") or [[None]]
-        if parts and parts[0] and isinstance(parts[0][0], int):
-            year = parts[0][0]
-            break
-    venue = (message.get("container-title") or [None])[0] or (message.get("event") or {}).get("name")
-    abstract = _strip_markup(message["abstract"]) + "\n" if message.get("abstract") else None
+    event = message.get("event")
+    venue = (_strings(message.get("container-title"), "container-title") or [None])[0]
+    if not venue and isinstance(event, dict) and isinstance(event.get("name"), str):
+        venue = event["name"]
+    abstract = message.get("abstract")
+    found_doi, url = message.get("DOI"), message.get("URL")
     return PaperMeta(
         title=clean(titles[0]),
         authors=authors,
-        year=year,
-        venue=clean(venue) if venue else None,
-        abstract=abstract,
-        doi=message.get("DOI") or doi,
-        url=message.get("URL") or f"https://doi.org/{doi}",
+        year=_year(message),
+        venue=clean(venue) or None if venue else None,
+        abstract=_strip_markup(abstract) + "\n" if isinstance(abstract, str) and abstract.strip() else None,
+        doi=found_doi if isinstance(found_doi, str) and found_doi else doi,
+        url=url if isinstance(url, str) and url.startswith(("https://", "http://")) else f"https://doi.org/{doi}",
         source=f"doi.org/{doi}",
     )
+
+
+def parse_work(data: bytes, doi: str) -> PaperMeta:
+    """A Crossref ``/works/DOI`` answer; :class:`LookupFailed` for anything else."""
+    try:
+        answer = json.loads(data)
+    except ValueError:  # also UnicodeDecodeError
+        raise LookupFailed(f"Crossref answered something that is not JSON for {doi}") from None
+    if not isinstance(answer, dict) or "message" not in answer:
+        raise LookupFailed(f"Crossref returned no record for {doi}")
+    try:
+        return _work(answer["message"], doi)
+    except _Shape as exc:
+        raise LookupFailed(f"Crossref's answer for {doi} is not a work record: {exc}") from None
 
 
 def lookup_doi(doi: str, fetch: Fetch = urllib_fetch, timeout: float = DEFAULT_TIMEOUT_S) -> PaperMeta:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import re
 import unicodedata
@@ -155,4 +156,12 @@ def module_name(entry_id: str) -> str:
 def class_name(module: str) -> str:
     """CamelCase model class for a module: ``pix2pix_hd`` → ``Pix2pixHd``."""
     name = "".join(part[:1].upper() + part[1:] for part in module.split("_") if part)
-    return name if name[:1].isalpha() else f"Paper{name}"
+    name = name if name[:1].isalpha() else f"Paper{name}"
+    # "None", "True" would not parse; "Example", "Tiny"… would shadow what the scaffold imports.
+    if keyword.iskeyword(name) or name in _SCAFFOLD_NAMES or hasattr(builtins, name):
+        name = f"{name}Model"
+    return name
+
+
+# Names a scaffolded module already binds (see scaffold._MODULE).
+_SCAFFOLD_NAMES = frozenset({"Example", "register_example", "seeded", "dataclass", "torch", "nn", "TINY"})

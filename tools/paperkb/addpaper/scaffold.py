@@ -195,6 +195,12 @@ def build(repo_root: Path, entry: dict[str, Any], module: str) -> tuple[SideFile
         refimpl / f"{module}.py": render_module(entry, module),
         refimpl / "tests" / f"test_{module}.py": render_test(entry, module),
     }
-    add_import(init.read_text(encoding="utf-8"), module)  # fail early if it cannot be placed
+    try:
+        add_import(init.read_text(encoding="utf-8"), module)  # fail early if it cannot be placed
+    except UnicodeDecodeError:
+        raise AddError(f"{init}: not UTF-8 text; --scaffold cannot add the import") from None
+    except (SyntaxError, ValueError) as exc:  # ValueError: a NUL byte
+        line = f":{exc.lineno}" if getattr(exc, "lineno", None) else ""
+        raise AddError(f"{init}{line}: does not parse ({getattr(exc, 'msg', exc)}); fix it before --scaffold") from None
     edits = {init: lambda text: add_import(text, module)}
     return SideFiles(files, edits), [f"refimpl/{module}.py:{class_name(module)}"]

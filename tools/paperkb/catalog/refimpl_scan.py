@@ -89,10 +89,13 @@ def scan_module(path: Path) -> ModuleInfo:
 
 def paper_modules(refimpl_dir: Path) -> list[Path]:
     """Every module under ``refimpl/`` except the harness and the tests."""
+    inside = refimpl_dir.resolve()
     return sorted(
         p
         for p in refimpl_dir.glob("*.py")
-        if p.stem not in INFRASTRUCTURE and not p.stem.startswith("test_")
+        if p.stem not in INFRASTRUCTURE
+        and not p.stem.startswith("test_")
+        and p.resolve().is_relative_to(inside)  # a link to a file elsewhere is not ours to read
     )
 
 
@@ -105,4 +108,5 @@ def test_mentions(module: Path, symbol: str) -> bool:
     test = test_file_for(module)
     if not test.is_file():
         return False
-    return re.search(rf"\b{re.escape(symbol)}\b", test.read_text(encoding="utf-8")) is not None
+    text = test.read_text(encoding="utf-8", errors="replace")  # a bad byte is no reason to crash
+    return re.search(rf"\b{re.escape(symbol)}\b", text) is not None

@@ -36,7 +36,11 @@ class Scan:
     blocks: list[RawBlock]
 
     def text(self, block: RawBlock) -> str:
-        return self.data[block.start : block.end].decode("utf-8")
+        """The block's text; :class:`~.yamlsafe.YamlSyntaxError` at the line of a bad byte."""
+        try:
+            return yamlsafe.decode(self.data[block.start : block.end])
+        except yamlsafe.YamlSyntaxError as exc:
+            raise yamlsafe.YamlSyntaxError(block.start_line + exc.line - 1, exc.message) from None
 
     def parse(self, block: RawBlock) -> dict:
         """Parse one entry; errors carry the catalog's line numbers."""
@@ -45,7 +49,7 @@ class Scan:
         return Block(block.start_line, end_line, text, block.digest).parse()
 
     def header_data(self) -> dict:
-        data = yamlsafe.load_fragment(self.header.decode("utf-8")) if self.header.strip() else {}
+        data = yamlsafe.load_fragment(yamlsafe.decode(self.header)) if self.header.strip() else {}
         return data if isinstance(data, dict) else {}
 
 

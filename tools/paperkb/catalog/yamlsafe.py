@@ -3,13 +3,23 @@
 PyYAML keeps the last of two equal mapping keys without a word; we compose the
 node tree first, report duplicates with their line, then construct the data
 from the same nodes, so the file is parsed only once.
+
+Aliases are checked on the node tree before anything is constructed: an alias
+that refers to itself, nesting deeper than any catalog needs, and aliases that
+expand to far more nodes than the file holds (an "alias bomb") are refused, so
+no later walk over the data can run forever. Integers are read as written:
+only decimal digits make a number (YAML 1.1's ``0x7E3``, ``03741`` and
+``33:37`` stay the text they are, for the schema to refuse).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import yaml
+import yaml.reader
+from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 try:  # libyaml is ~10x faster; fall back so a machine without it still works
@@ -25,6 +35,20 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
 _Loader.add_constructor(
     "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
 )
+
+_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+MERGE_TAG = "tag:yaml.org,2002:merge"
+MAX_DEPTH = 64  # a catalog nests 5 levels deep (catalog, entries, entry, notes, text)
+MAX_ALIASES = 10_000  # references to an already composed node
+MAX_EXTRA_NODES = 100_000  # nodes aliases may add beyond those written in the file
+
+
+def _construct_int(loader: yaml.BaseLoader, node: ScalarNode) -> int | str:
+    text = loader.construct_scalar(node)
+    return int(text) if _DECIMAL.fullmatch(text) else text
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 class YamlSyntaxError(Exception):
@@ -46,20 +70,47 @@ class DuplicateKey:
 
 def parse(text: str) -> tuple[object, Node | None]:
     """Parse one YAML document; return ``(data, root node)``."""
+    data, node, _ = parse_checked(text)
+    return data, node
+
+
+def parse_checked(text: str) -> tuple[object, Node | None, list[DuplicateKey]]:
+    """Parse one YAML document; return ``(data, root node, duplicate keys)``.
+
+    The node tree is checked (aliases, nesting, duplicate keys) before the data is
+    constructed from it; :class:`YamlSyntaxError` names the line of a problem.
+    """
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        duplicates = find_duplicate_keys(node)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         problem = exc.problem or exc.context or "invalid YAML"
         raise YamlSyntaxError(line, f"YAML syntax error: {problem}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML refuses: a line, not an offset
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character or "?")
+        raise YamlSyntaxError(line, f"YAML error: character U+{char:04X} is not allowed ({exc.reason})") from None
     except yaml.YAMLError as exc:
-        raise YamlSyntaxError(1, f"YAML error: {exc}") from None
+        raise YamlSyntaxError(1, f"YAML error: {' '.join(str(exc).split())}") from None
+    except RecursionError:  # pragma: no cover - MAX_DEPTH keeps the constructor shallow
+        raise YamlSyntaxError(1, "YAML nests too deeply") from None
     finally:
         loader.dispose()
-    return data, node
+    return data, node, duplicates
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 text of a catalog's bytes; :class:`YamlSyntaxError` names the line of a bad byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        bad = data[exc.start : exc.start + 1].hex()
+        raise YamlSyntaxError(line, f"not UTF-8 text (byte 0x{bad} cannot be decoded)") from None
 
 
 def load_fragment(text: str) -> object:
@@ -67,26 +118,96 @@ def load_fragment(text: str) -> object:
     return parse(text)[0]
 
 
+def _line(node: Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _children(node: Node) -> list[Node]:
+    """The nodes the walk visits below ``node`` (scalar keys are not visited or counted)."""
+    if isinstance(node, MappingNode):
+        return [n for key, value in node.value for n in ((value,) if isinstance(key, ScalarNode) else (key, value))]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
 def find_duplicate_keys(node: Node | None) -> list[DuplicateKey]:
-    """Every mapping key that occurs twice in the same mapping."""
+    """Every mapping key that occurs twice in the same mapping (merge keys ``<<`` aside).
+
+    Walks each node once, however many aliases refer to it, and raises
+    :class:`YamlSyntaxError` for a recursive alias, nesting deeper than
+    ``MAX_DEPTH``, or aliases that expand too far (see the module docstring).
+    """
     found: list[DuplicateKey] = []
-    stack: list[tuple[Node, tuple[str | int, ...]]] = [(node, ())] if node else []
+    if node is None:
+        return found
+    done: dict[int, int] = {}  # id(node) -> number of nodes it expands to
+    open_: set[int] = set()  # nodes whose subtree is being walked (the ancestors)
+    aliases = 0
+    worst = (0, 1)  # (expanded size, line) of the largest aliased node
+    stack: list[tuple[Node, tuple[str | int, ...], bool]] = [(node, (), False)]
     while stack:
-        current, path = stack.pop()
+        current, path, leaving = stack.pop()
+        key = id(current)
+        if leaving:
+            open_.discard(key)
+            done[key] = 1 + sum(done[id(c)] for c in _children(current))
+            continue
+        if key in open_:
+            raise YamlSyntaxError(_line(current), "YAML alias refers to itself (a recursive alias)")
+        if key in done:
+            aliases += 1
+            worst = max(worst, (done[key], _line(current)))
+            if aliases > MAX_ALIASES:
+                raise YamlSyntaxError(_line(current), f"YAML aliases expand too far (more than {MAX_ALIASES})")
+            continue
+        if len(path) > MAX_DEPTH:
+            raise YamlSyntaxError(_line(current), f"YAML nests too deeply (more than {MAX_DEPTH} levels)")
+        open_.add(key)
+        stack.append((current, path, True))
         if isinstance(current, MappingNode):
             seen: dict[str, int] = {}
             for key_node, value_node in current.value:
-                key = key_node.value if isinstance(key_node, ScalarNode) else str(key_node)
-                line = key_node.start_mark.line + 1
-                if key in seen:
-                    found.append(DuplicateKey(path, key, line, seen[key]))
+                if key_node.tag == MERGE_TAG:
+                    stack.append((value_node, path, False))
+                    continue
+                name = key_node.value if isinstance(key_node, ScalarNode) else str(key_node)
+                line = _line(key_node)
+                if name in seen:
+                    found.append(DuplicateKey(path, name, line, seen[name]))
                 else:
-                    seen[key] = line
-                stack.append((value_node, (*path, key)))
+                    seen[name] = line
+                if not isinstance(key_node, ScalarNode):
+                    stack.append((key_node, path, False))
+                stack.append((value_node, (*path, name), False))
         elif isinstance(current, SequenceNode):
             for index, item in enumerate(current.value):
-                stack.append((item, (*path, index)))
+                stack.append((item, (*path, index), False))
+    written = len(done)
+    if done[id(node)] > written + MAX_EXTRA_NODES:
+        raise YamlSyntaxError(worst[1], f"YAML aliases expand too far ({done[id(node)]:,} nodes from {written:,})")
     return sorted(found, key=lambda d: d.line)
+
+
+def shift_lines(node: Node | None, offset: int) -> None:
+    """Move every mark below ``node`` down ``offset`` lines (a fragment parsed alone
+    takes the lines it has in the whole file)."""
+    seen: set[int] = set()
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        # libyaml's marks are read-only: new ones, with what the line lookups read
+        start, end = current.start_mark, current.end_mark
+        current.start_mark = Mark("", start.index, start.line + offset, start.column, None, None)
+        current.end_mark = Mark("", end.index, end.line + offset, end.column, None, None)
+        if isinstance(current, MappingNode):
+            for key_node, value_node in current.value:
+                stack += (key_node, value_node)
+        elif isinstance(current, SequenceNode):
+            stack += current.value
 
 
 def child(node: Node | None, key: str | int) -> Node | None:

@@ -13,6 +13,8 @@ from .markdown_notes import ParseResult, Skipped
 from .record import NoteRecord, arxiv_id, classify_link
 
 _ARXIV_IN_TEXT = re.compile(r"arXiv:\s*([0-9]{4}\.[0-9]{4,5})", re.I)
+_RAW_ENTRY = re.compile(r"^[ \t]*@[ \t]*(\w+)[ \t]*[{(][ \t]*([^,\s{}()]+)[ \t]*,", re.M)
+_NOT_ENTRIES = {"comment", "string", "preamble"}
 
 
 class BibtexError(Exception):
@@ -90,6 +92,15 @@ def parse_text(text: str, source: str) -> ParseResult:
     except Exception as exc:  # the library raises several unrelated types on broken input
         raise BibtexError(f"{source}: not a BibTeX file: {exc}") from None
     result = ParseResult()
+    # bibtexparser drops an entry it cannot read (an unbalanced brace) without a word:
+    # every entry written in the file is either a record or reported as skipped.
+    parsed_keys = {entry.get("ID") for entry in database.entries}
+    for match in _RAW_ENTRY.finditer(text):
+        if match.group(1).lower() not in _NOT_ENTRIES and match.group(2) not in parsed_keys:
+            line = text.count("\n", 0, match.start()) + 1
+            result.skipped.append(
+                Skipped(f"{source}:{line}", match.group(2), "cannot be read (unbalanced braces or quotes?)")
+            )
     for entry in database.entries:
         line = _entry_line(text, entry.get("ID", ""))
         record = record_from_entry(entry, source, line)

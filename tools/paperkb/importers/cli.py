@@ -8,8 +8,11 @@ import sys
 from pathlib import Path
 
 from .. import paths
+from ..catalog import yamlsafe
 from ..catalog.load import CatalogError, catalog_from_text
+from ..catalog.validate import validate
 from ..catalog.writer import WriteFailed, open_catalog
+from ..terminal import printable
 from . import bibtex, markdown_notes
 from .merge import Plan, plan_import
 from .write import WriteError, write_plan
@@ -49,11 +52,11 @@ def _records(args: argparse.Namespace) -> tuple[list, list]:
 def _report(plan: Plan, skipped: list, quiet: bool, dry_run: bool) -> None:
     if not quiet:
         for action in plan.actions:
-            print(action)
+            print(printable(action))
         for item in skipped:
-            print(f"skip  {item}")
+            print(f"skip  {printable(item)}")
         for warning in plan.warnings:
-            print(f"warning: {warning}")
+            print(f"warning: {printable(warning)}")
     verb = "would add" if dry_run else "added"
     print(
         f"{verb} {plan.count('add')}, merged {plan.count('merge')}, skipped {plan.count('skip') + len(skipped)}"
@@ -61,6 +64,14 @@ def _report(plan: Plan, skipped: list, quiet: bool, dry_run: bool) -> None:
         f"{', default status for ' + str(plan.defaulted) if plan.defaulted else ''}"
         f"{' (dry run: nothing written)' if dry_run else ''}"
     )
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        Path(name).read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,8 +86,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--date {args.date!r} is not YYYY-MM-DD")
     try:
         records, skipped = _records(args)
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"error: cannot read {getattr(exc, 'filename', None) or exc}: {exc}", file=sys.stderr)
+    except UnicodeDecodeError as exc:
+        name = next((n for n in [*args.files, *args.bibtex] if not _is_utf8(n)), "a note file")
+        line = exc.object.count(b"\n", 0, exc.start) + 1 if isinstance(exc.object, bytes) else 1
+        print(printable(f"error: {name}:{line}: not UTF-8 text"), file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(printable(f"error: cannot read {exc.filename or ''}: {exc.strerror or exc}"), file=sys.stderr)
         return 1
     except bibtex.BibtexError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -84,8 +100,16 @@ def main(argv: list[str] | None = None) -> int:
     path = Path(args.catalog)
     try:
         with open_catalog(path, dry_run=args.dry_run) as session:
+            try:
+                yamlsafe.decode(session.read_bytes())  # a bad byte: name its line
+            except yamlsafe.YamlSyntaxError as exc:
+                print(printable(f"{path}:{exc.line}: {exc.message}"), file=sys.stderr)
+                return 1
             original = session.read_text()
             catalog = catalog_from_text(original, path)
+            problems = validate(catalog, check_refimpl=False).errors
+            if problems:  # merging into entries of the wrong shape would guess; fix them first
+                raise CatalogError([str(p) for p in problems])
             plan = plan_import(catalog, records, today=today)
             _report(plan, skipped, args.quiet, args.dry_run)
             if args.dry_run or not plan.has_changes:
@@ -93,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             write_plan(session, plan, original)
     except (CatalogError, WriteError) as exc:
         for line in exc.problems:
-            print(line, file=sys.stderr)
+            print(printable(line), file=sys.stderr)
         print(f"{path}: not written", file=sys.stderr)
         return 1
     except WriteFailed as exc:

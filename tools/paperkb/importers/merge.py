@@ -234,7 +234,7 @@ class Planner:
         if record.notes:
             entry["notes"] = {T.language(record.notes): _ends_line(record.notes)}
         if record.abstract:
-            entry["abstract"] = record.abstract
+            entry["abstract"] = _ends_line(record.abstract)  # the emitter writes a block: it ends a line
         entry["refimpl"] = {"none": DEFAULT_REFIMPL_REASON}
         entry["sources"] = [record.source]
         entry["added"] = self.today
@@ -285,7 +285,7 @@ class Planner:
         for key in ("authors", "year", "venue", "doi", "abstract"):
             value = getattr(record, key)
             if value and not entry.get(key):
-                entry[key] = value
+                entry[key] = _ends_line(value) if key == "abstract" else value
                 changes.append(key)
         if record.source not in (entry.get("sources") or []):
             entry["sources"] = [*(entry.get("sources") or []), record.source]
@@ -296,11 +296,41 @@ class Planner:
         self.plan.actions.append(Action("merge", record, entry["id"], ", ".join(changes) or "nothing new"))
 
     def take(self, record: NoteRecord) -> None:
+        """Add or merge ``record``; when the result is not a valid entry (a bad DOI, a
+        link that is not a URL…), undo it and report the record as skipped, so one
+        bad record never stops the others."""
         pos = self.find(record)
+        count, ids, tags, new_tags = len(self.entries), set(self.ids), dict(self.tags), dict(self.plan.new_tags)
+        before = copy.deepcopy(self.entries[pos]) if pos is not None else None
+        was_changed = pos in self.plan.changed
         if pos is None:
             self.add(record)
+            pos = len(self.entries) - 1
         else:
             self.merge(pos, record)
+        problem = self.problem(self.entries[pos]) if len(self.entries) > pos else None
+        if problem is None:
+            return
+        if before is None:
+            del self.entries[count:]
+        else:
+            self.entries[pos] = before
+            if not was_changed:
+                self.plan.changed.discard(pos)
+        self.ids, self.tags, self.plan.new_tags = ids, tags, new_tags
+        self.index = _Index()
+        for i, entry in enumerate(self.entries):
+            self.index.add(i, entry)
+        self.plan.actions[-1] = Action("skip", record, None, problem)
+
+    def problem(self, entry: dict[str, Any]) -> str | None:
+        """The first problem the validator finds in ``entry`` alone, or None."""
+        from ..catalog.model import Tag
+        from ..catalog.validate import validate_entry
+
+        tags = {slug: Tag(slug, t["en"], t["zh"]) for slug, t in {**self.tags, **self.plan.new_tags}.items()}
+        report = validate_entry(entry, tags=tags, check_refimpl=False)
+        return report.errors[0].message if report.errors else None
 
 
 def plan_import(catalog: Catalog, records: list[NoteRecord], *, today: str) -> Plan:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import index as _index
 from .engine import Engine, Filters
-from .query import parse
+from .query import ParsedQuery, parse
 from .render import Hit, snippet
 
 __all__ = ["Engine", "Filters", "Hit", "Results", "Searcher", "search"]
@@ -29,10 +34,41 @@ class Searcher:
         index_dir: str | Path | None = None,
         rebuild: bool = False,
         progress: _index.Progress | None = None,
+        notice: Callable[[str], None] | None = None,
     ) -> None:
         self.catalog = Path(catalog)
         self.index_dir = Path(index_dir) if index_dir else _index.default_index_dir(self.catalog)
-        self.update = _index.ensure_fresh(self.catalog, self.index_dir, rebuild=rebuild, progress=progress)
+        self.progress = progress
+        self.notice = notice or _stderr_notice
+        self._scratch: Path | None = None  # a temporary index, when the real one cannot be written
+        self._open(rebuild)
+
+    def _open(self, rebuild: bool) -> None:
+        """Bring the index up to date and open it; a damaged index (anything that cannot
+        be read back) is rebuilt with a one-line notice, in a temporary folder if its
+        own cannot be written."""
+        try:
+            self._open_once(rebuild)
+            return
+        except _index.SearchIndexError:
+            raise
+        except Exception as exc:  # whoosh and the state files fail in many ways: all mean "damaged"
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:160]
+        self.notice(f"search index {self.index_dir} is damaged ({reason}); rebuilding it")
+        try:
+            self._open_once(True)
+            return
+        except _index.SearchIndexError:
+            raise
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:160]
+        self._scratch = Path(tempfile.mkdtemp(prefix="paperkb-search-"))
+        self.notice(f"cannot rebuild {self.index_dir} ({reason}); using a temporary index for this search")
+        self.index_dir = self._scratch / "index"
+        self._open_once(True)
+
+    def _open_once(self, rebuild: bool) -> None:
+        self.update = _index.ensure_fresh(self.catalog, self.index_dir, rebuild=rebuild, progress=self.progress)
         self.tags = _index.tag_table(self.index_dir)
         self.engine = Engine(self.index_dir)
 
@@ -47,6 +83,8 @@ class Searcher:
 
     def close(self) -> None:
         self.engine.close()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
 
     def __enter__(self) -> Searcher:
         return self
@@ -64,6 +102,17 @@ class Searcher:
 
     def search(self, text: str, filters: Filters | None = None, limit: int = 10, snippets: bool = True) -> Results:
         parsed = parse(text)
+        try:
+            return self._search(parsed, filters, limit, snippets)
+        except Exception as exc:  # a segment damaged under an index that opened: rebuild once, retry
+            reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:160]
+            self.notice(f"search index {self.index_dir} is damaged ({reason}); rebuilding it")
+            with contextlib.suppress(Exception):
+                self.engine.close()
+            self._open(True)
+            return self._search(parsed, filters, limit, snippets)
+
+    def _search(self, parsed: ParsedQuery, filters: Filters | None, limit: int, snippets: bool) -> Results:
         outcome = self.engine.run(parsed, filters, limit)
         hits = []
         for ranked in outcome.ranked:
@@ -92,6 +141,10 @@ class Searcher:
                 )
             )
         return Results(hits, outcome.total, outcome.fuzzy_terms)
+
+
+def _stderr_notice(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 def search(catalog: str | Path, text: str, limit: int = 10, index_dir: str | Path | None = None) -> Results:

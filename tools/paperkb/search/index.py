@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from . import analyzers, glossary, refcode
 # pulls in the YAML loader and the validator, which a warm query never needs.
 
 FORMAT = 5  # bump when the schema or the analysis changes: the index is rebuilt
+MARKER = "paperkb-search-index"  # the index writes only into a folder holding this file
 HEAD = "state-head.json"
 ENTRIES = "state-entries.json"
 ENV_INDEX_DIR = "PAPERKB_SEARCH_INDEX"
@@ -42,6 +44,34 @@ TEXT_FIELDS = ("title", "authors", "tagtext", "notes_en", "notes_zh", "added", "
 
 class SearchIndexError(Exception):
     """The catalog cannot be indexed; the message is one line naming file, line and entry."""
+
+
+# What an index folder made before the marker existed holds (whoosh's files, ours):
+# such a folder is adopted, anything else in it means it is not an index.
+_INDEX_FILE = re.compile(
+    r"_?MAIN_\w+\.(?:toc|seg)|MAIN_WRITELOCK|state-(?:head|entries)\.json(?:\.\d+\.tmp)?|update\.lock"
+)
+
+
+def claim_dir(index_dir: Path) -> None:
+    """Make ``index_dir`` an index folder, or refuse: the index deletes what it finds in
+    its folder when it rebuilds, so it writes only into a folder it created and marked
+    (or an empty one), never into a folder that holds anything else."""
+    marker = index_dir / MARKER
+    if index_dir.is_dir() and marker.is_file():
+        return
+    if index_dir.exists() and not index_dir.is_dir():
+        raise SearchIndexError(f"{index_dir}: is a file, not a search index folder; choose another --index-dir")
+    if index_dir.is_dir() and not all(_INDEX_FILE.fullmatch(p.name) for p in index_dir.iterdir()):
+        raise SearchIndexError(
+            f"{index_dir}: not a search index folder (no {MARKER} file) and not empty; "
+            "refusing to write there: give --index-dir a new or empty folder"
+        )
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        marker.write_text("paperkb search index: everything in this folder is rebuilt at will\n", encoding="utf-8")
+    except OSError as exc:
+        raise SearchIndexError(f"{index_dir}: cannot create the search index: {exc.strerror or exc}") from None
 
 
 def schema() -> Schema:
@@ -143,6 +173,40 @@ def _read_json(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+class DamagedIndex(Exception):
+    """The index folder holds something this version cannot read; it is rebuilt."""
+
+
+def _checked_head(head: dict) -> dict:
+    """The state head, or :class:`DamagedIndex` when a field has the wrong type."""
+    kinds = {"format": int, "catalog": str, "size": int, "mtime_ns": int, "tags": dict, "files": dict, "count": int}
+    for key, kind in kinds.items():
+        if key in head and not isinstance(head[key], kind):
+            raise DamagedIndex(f"{HEAD}: '{key}' is not a {kind.__name__}")
+    for name, sig in head.get("files", {}).items():
+        if not (isinstance(sig, list) and len(sig) == 2 and all(isinstance(v, int) for v in sig)):
+            raise DamagedIndex(f"{HEAD}: bad signature for {name}")
+    for slug, labels in head.get("tags", {}).items():
+        if not (isinstance(labels, list) and len(labels) == 2 and all(isinstance(v, str) for v in labels)):
+            raise DamagedIndex(f"{HEAD}: bad labels for tag {slug}")
+    return head
+
+
+def _checked_entries(data: dict) -> dict[str, dict]:
+    entries = data.get("entries", {})
+    if not isinstance(entries, dict):
+        raise DamagedIndex(f"{ENTRIES}: 'entries' is not a mapping")
+    for entry_id, info in entries.items():
+        if not (
+            isinstance(info, dict)
+            and isinstance(info.get("digest"), str)
+            and isinstance(info.get("tags"), list)
+            and isinstance(info.get("files"), dict)
+        ):
+            raise DamagedIndex(f"{ENTRIES}: bad record for entry {entry_id}")
+    return entries
+
+
 def _write_json(path: Path, data: dict) -> None:
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
@@ -150,7 +214,7 @@ def _write_json(path: Path, data: dict) -> None:
 
 
 def read_head(index_dir: Path) -> dict:
-    return _read_json(index_dir / HEAD)
+    return _checked_head(_read_json(index_dir / HEAD))
 
 
 def _files_unchanged(files: dict[str, list[int]]) -> bool:
@@ -211,11 +275,11 @@ def ensure_fresh(
     """
     catalog = Path(catalog)
     index_dir = Path(index_dir) if index_dir else default_index_dir(catalog)
+    claim_dir(index_dir)
     if not rebuild and is_fresh(catalog, index_dir):
         return UpdateReport(total=read_head(index_dir).get("count", 0))
     from filelock import FileLock
 
-    index_dir.mkdir(parents=True, exist_ok=True)
     with FileLock(str(index_dir / "update.lock"), timeout=120):
         if not rebuild and is_fresh(catalog, index_dir):  # another process just did it
             return UpdateReport(total=read_head(index_dir).get("count", 0))
@@ -232,8 +296,9 @@ def _update(catalog: Path, index_dir: Path, rebuild: bool, progress: Progress | 
     from ..catalog.scan import scan
 
     try:
-        stat = catalog.stat()
-        data = catalog.read_bytes()
+        with open(catalog, "rb") as handle:  # size, mtime and bytes of one and the same file
+            stat = os.fstat(handle.fileno())
+            data = handle.read()
     except OSError as exc:
         raise SearchIndexError(f"{catalog}: cannot read catalog: {exc.strerror or exc}") from None
     try:
@@ -243,14 +308,16 @@ def _update(catalog: Path, index_dir: Path, rebuild: bool, progress: Progress | 
         line = getattr(exc, "line", 1)
         raise _error(catalog, line, "", getattr(exc, "message", str(exc))) from None
     tags = _tag_table(header)
-    head = read_head(index_dir)
+    head = {} if rebuild else read_head(index_dir)
     full = (
         rebuild
         or head.get("format") != FORMAT
         or head.get("catalog") != str(catalog.resolve())
         or not whoosh_index.exists_in(str(index_dir))
     )
-    old = {} if full else _read_json(index_dir / ENTRIES).get("entries", {})
+    if full:
+        head = {}
+    old = {} if full else _checked_entries(_read_json(index_dir / ENTRIES))
     old_tags = {k: tuple(v) for k, v in head.get("tags", {}).items()} if not full else {}
     changed_tags = {s for s in set(tags) | set(old_tags) if tags.get(s) != old_tags.get(s)}
     changed_files = {
@@ -282,10 +349,9 @@ def _update(catalog: Path, index_dir: Path, rebuild: bool, progress: Progress | 
     removed = [entry_id for entry_id in old if entry_id not in new_entries]
 
     if full:
-        if index_dir.exists():
-            for child in index_dir.iterdir():
-                if child.name != "update.lock":
-                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+        for child in index_dir.iterdir():  # a folder claim_dir() marked as ours
+            if child.name not in ("update.lock", MARKER):
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
         ix = whoosh_index.create_in(str(index_dir), schema())
     else:
         ix = whoosh_index.open_dir(str(index_dir))

@@ -6,6 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from ..terminal import json_safe, printable
 from . import analyzers
 
 _WORD = re.compile(r"[^\W\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -54,6 +55,19 @@ def _match_spans(text: str, terms: set[str]) -> list[tuple[int, int]]:
     return merged
 
 
+def _densest(spans: list[tuple[int, int]], reach: int) -> int:
+    """Index of the first span with the most span starts in ``[start, start + reach)``:
+    one sliding window over the sorted spans, linear in their number."""
+    best, best_count, end = 0, -1, 0
+    for i, (start, _) in enumerate(spans):
+        end = max(end, i)
+        while end < len(spans) and spans[end][0] < start + reach:
+            end += 1
+        if end - i > best_count:
+            best, best_count = i, end - i
+    return best
+
+
 def snippet(texts: list[str], terms: set[str], width: int = SNIPPET_CHARS) -> tuple[str, list[tuple[int, int]]]:
     """The window of ``width`` characters with the most matches, from the best text.
 
@@ -73,8 +87,7 @@ def snippet(texts: list[str], terms: set[str], width: int = SNIPPET_CHARS) -> tu
     start = 0
     if spans:
         # the window starting shortly before the match that has the most matches after it
-        counts = [sum(1 for s, _ in spans if a <= s < a + width - 20) for a, _ in spans]
-        first = spans[counts.index(max(counts))][0]
+        first = spans[_densest(spans, width - 20)][0]
         start = max(0, first - 20)
         if start:
             space = text.rfind(" ", 0, start)
@@ -100,29 +113,32 @@ def _paint(text: str, code: str, colour: bool) -> str:
 
 def _marked(text: str, marks: list[tuple[int, int]], colour: bool) -> str:
     if not colour:
-        return text
+        return printable(text)
     out, last = [], 0
     for start, end in marks:
-        out += [text[last:start], _paint(text[start:end], "1;31", True)]
+        out += [printable(text[last:start]), _paint(printable(text[start:end]), "1;31", True)]
         last = end
-    out.append(text[last:])
+    out.append(printable(text[last:]))
     return "".join(out)
 
 
 def to_text(hits: list[Hit], query: str, total: int, colour: bool, note: str = "") -> str:
+    note = printable(note)
     if not hits:
-        return f"No entries match {query!r}.{(' ' + note) if note else ''}\n"
+        return f"No entries match {printable(repr(query))}.{(' ' + note) if note else ''}\n"
     lines = []
     for rank, hit in enumerate(hits, 1):
-        badge = _paint(f"[{hit.status}]", _BADGE.get(hit.status, "0"), colour)
-        kind = "" if hit.kind == "paper" else f" ({hit.kind})"
-        lines.append(f"{rank:>2}. {_paint(hit.id, '1;36', colour)}  {hit.title}{kind}  {badge}")
+        badge = _paint(f"[{printable(hit.status)}]", _BADGE.get(hit.status, "0"), colour)
+        kind = "" if hit.kind == "paper" else f" ({printable(hit.kind)})"
+        title = printable(hit.title)
+        lines.append(f"{rank:>2}. {_paint(printable(hit.id), '1;36', colour)}  {title}{kind}  {badge}")
         if hit.tags:
-            lines.append(f"    {_paint(', '.join(hit.tags), '2', colour)}")
+            lines.append(f"    {_paint(printable(', '.join(hit.tags)), '2', colour)}")
         if hit.snippet:
             lines.append(f"    {_marked(hit.snippet, hit.marks, colour)}")
     shown = f"{len(hits)} of {total}" if total > len(hits) else f"{len(hits)}"
-    lines.append(f"\n{shown} {'entry' if total == 1 else 'entries'} for {query!r}.{(' ' + note) if note else ''}")
+    for_query = f"for {printable(repr(query))}.{(' ' + note) if note else ''}"
+    lines.append(f"\n{shown} {'entry' if total == 1 else 'entries'} {for_query}")
     return "\n".join(lines) + "\n"
 
 
@@ -139,4 +155,4 @@ def to_json(hits: list[Hit]) -> str:
         }
         for h in hits
     ]
-    return json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+    return json_safe(json.dumps(rows, ensure_ascii=False, indent=2)) + "\n"

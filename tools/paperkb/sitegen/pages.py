@@ -1,22 +1,49 @@
-"""Render every generated page of the site from a validated catalog."""
+"""Render every generated page of the site from a validated catalog.
+
+Templates are autoescaped: a catalog string placed in HTML is escaped by Jinja, one
+placed in markdown goes through the ``md`` filter (:func:`.escape.md_inline`), link
+targets through :func:`.escape.safe_url`, and notes through :mod:`.sanitize`. Nothing
+from the catalog is marked safe by hand.
+"""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from .. import paths
 from ..catalog import Catalog, Entry, Tag, refimpl_scan
+from ..export import to_bibtex
+from ..testing.results import TestStatus, load_results, module_status
+from . import charts, queue
+from .dates import entry_dates
+from .escape import md_inline, one_line, safe_url
+from .refsource import code_block, module_source, symbol_source
+from .related import Related, related_entries
+from .sanitize import plain_paragraphs, render_markdown
 
 TEMPLATES = Path(__file__).parent / "templates"
 GPU_RESULTS = "refimpl/gpu_smoke_results.json"
+MUTATION_DIR = "refimpl/mutation"
+SOURCES_DIR = "tests/fixtures/seeds"  # the note files entries were imported from
 LINK_LABELS = {"arxiv": "arXiv", "pdf": "PDF", "code": "Code", "project": "Project", "video": "Video", "url": "Link"}
+LANGS = (("en", "English"), ("zh", "中文"))
+LABELS = {
+    "summary": {"en": "Summary (added by paperkb)", "zh": "摘要（paperkb 补充）"},
+    "translation": {"en": "Translation (not the author's words)", "zh": "译文（非作者原文）"},
+    "abstract": "Abstract (from arXiv)",
+}
+UP_NEXT_LIMIT = 15
 
 
 @dataclass(frozen=True)
@@ -27,14 +54,34 @@ class SitePage:
 
 
 @dataclass(frozen=True)
-class RefimplView:
-    target: str
+class RefimplFile:
     file: str
-    symbol: str
+    symbols: list[str]
     test_file: str | None
-    command: str
-    source: str
     pending: bool
+    status: TestStatus | None
+    covered_source: str
+    module_source: str
+
+
+@dataclass
+class Site:
+    """Everything computed once per build and shared by the pages."""
+
+    catalog: Catalog
+    repo_root: Path
+    results: dict | None
+    dates: dict[str, tuple[str | None, str | None]]
+    refimpl_state: dict[str, str] = field(default_factory=dict)  # id -> "tested" | "pending" | "none"
+    test_state: dict[str, TestStatus | None] = field(default_factory=dict)
+    notebooks: dict[str, str] = field(default_factory=dict)  # id -> notebook page URL from the site root
+    _related: dict[str, list[Related]] | None = None
+
+    @property
+    def related(self) -> dict[str, list[Related]]:
+        if self._related is None:
+            self._related = related_entries(self.catalog, self.repo_root)
+        return self._related
 
 
 def entry_url(entry_id: str) -> str:
@@ -42,14 +89,15 @@ def entry_url(entry_id: str) -> str:
     return f"entries/{entry_id}/"
 
 
-def md_cell(text: object) -> str:
-    """Text safe inside a markdown table cell."""
-    return str(text).replace("|", "\\|").replace("\n", " ")
+def md_cell(text: object) -> Markup:
+    """Text safe inside a markdown table cell (kept for callers outside the templates)."""
+    return md_inline(text)
 
 
-def indent(text: str, width: int = 4) -> str:
-    pad = " " * width
-    return "".join(pad + line if line.strip() else line for line in text.splitlines(keepends=True))
+def _yaml_title(text: object) -> Markup:
+    # mkdocs-material prints the front-matter title into <title> and the search index
+    # without escaping: give it HTML-escaped text, as a JSON (so YAML) string.
+    return Markup(json.dumps(html.escape(one_line(text)), ensure_ascii=False))
 
 
 @lru_cache(maxsize=1)
@@ -60,177 +108,337 @@ def _env() -> Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        autoescape=False,  # markdown, not HTML; table cells go through md_cell
+        # Every template is HTML or markdown-with-HTML: escape unless a filter says how.
+        autoescape=select_autoescape(default=True, default_for_string=True),
     )
-    env.filters["cell"] = md_cell
-    env.filters["indent_md"] = indent
-    env.filters["tojson_inline"] = lambda v: json.dumps(v, ensure_ascii=False)
+    env.filters["md"] = md_inline
+    env.filters["url"] = safe_url
+    env.filters["yaml_title"] = _yaml_title
+    env.filters["notes"] = render_markdown
+    env.filters["paragraphs"] = plain_paragraphs
+    env.filters["one_line"] = one_line
+    env.filters["code_block"] = code_block
     return env
 
 
-def _refimpl_views(entry: Entry, repo_root: Path) -> list[RefimplView]:
-    views = []
+def _module_of(target: str) -> str:
+    return Path(target.split(":", 1)[0]).stem
+
+
+def _refimpl_files(site: Site, entry: Entry) -> list[RefimplFile]:
+    files: dict[str, list[str]] = {}
     for target in entry.refimpl_targets:
         file, symbol = target.split(":", 1)
-        module = repo_root / file
+        files.setdefault(file, []).append(symbol)
+    out = []
+    for file, symbols in files.items():
+        module = site.repo_root / file
         test = refimpl_scan.test_file_for(module)
-        test_rel = str(test.relative_to(repo_root)) if test.is_file() else None
-        info = refimpl_scan.scan_module(module)
-        views.append(
-            RefimplView(
-                target=target,
+        covered = symbol_source(module, symbols)
+        whole = module_source(module)
+        out.append(
+            RefimplFile(
                 file=file,
-                symbol=symbol,
-                test_file=test_rel,
-                command=f"pytest {test_rel}" if test_rel else f"pytest refimpl -k {module.stem}",
-                source=module.read_text(encoding="utf-8"),
-                pending=bool(info.pending),
+                symbols=symbols,
+                test_file=str(test.relative_to(site.repo_root)) if test.is_file() else None,
+                pending=bool(refimpl_scan.scan_module(module).pending),
+                status=module_status(site.results, module.stem),
+                covered_source=covered,
+                module_source=whole,
             )
         )
-    return views
+    return out
+
+
+def _links(entry: Entry) -> list[tuple[str, str]]:
+    links = []
+    for kind, value in entry.links.items():
+        if kind == "arxiv":
+            version = entry.data.get("arxiv_version") or ""
+            url = f"https://arxiv.org/abs/{quote(str(value), safe='./')}{quote(str(version), safe='')}"
+        else:
+            url = safe_url(value)
+        if url:
+            links.append((LINK_LABELS.get(kind, kind), url))
+    return links
+
+
+def _lang_field(entry: Entry, name: str) -> dict[str, str]:
+    value = entry.data.get(name)
+    return {k: str(v) for k, v in value.items() if v} if isinstance(value, dict) else {}
+
+
+def _note_tabs(entry: Entry) -> tuple[list[dict], int]:
+    """One tab per language with something to show; the open one holds the author's words."""
+    notes, translations, summary = entry.notes, _lang_field(entry, "translations"), _lang_field(entry, "summary")
+    tabs = []
+    for lang, label in LANGS:
+        if notes.get(lang) or translations.get(lang) or summary.get(lang):
+            tabs.append(
+                {
+                    "lang": lang,
+                    "label": label,
+                    "notes": notes.get(lang),
+                    "translation": translations.get(lang),
+                    "summary": summary.get(lang),
+                }
+            )
+    checked = next((i for i, t in enumerate(tabs) if t["notes"]), 0)
+    return tabs, checked
+
+
+def _source_titles(repo_root: Path, names: list[str]) -> list[tuple[str, str]]:
+    """``(file name, its first heading)`` for each source note file."""
+    out = []
+    for name in names:
+        out.append((name, _source_title(repo_root / SOURCES_DIR / Path(name).name)))
+    return out
+
+
+@lru_cache(maxsize=256)
+def _source_title(path: Path) -> str:
+    try:
+        with path.open(encoding="utf-8") as f:
+            for _, line in zip(range(40), f, strict=False):
+                match = re.match(r"#+\s+(.+)", line)
+                if match:
+                    return match.group(1).strip().rstrip(":")
+    except OSError:
+        pass
+    return ""
 
 
 def _tag_labels(catalog: Catalog, entry: Entry) -> list[Tag]:
     return [catalog.tags[t] for t in entry.tags if t in catalog.tags]
 
 
-def render_entry(catalog: Catalog, entry: Entry, repo_root: Path | None = None, notebook: str | None = None) -> str:
-    repo_root = repo_root or paths.REPO_ROOT
-    views = _refimpl_views(entry, repo_root)
-    # One block per module file: two targets in adain.py show its source once.
-    files: dict[str, list[RefimplView]] = {}
-    for view in views:
-        files.setdefault(view.file, []).append(view)
-    return _env().get_template("entry.md.j2").render(
-        entry=entry,
-        tags=_tag_labels(catalog, entry),
-        links=[(LINK_LABELS.get(k, k), _link_url(k, v)) for k, v in entry.links.items()],
-        refimpl_files=files,
-        pending=any(v.pending for v in views),
-        notebook=notebook,
-    )
-
-
-def _link_url(kind: str, value: str) -> str:
-    return f"https://arxiv.org/abs/{value}" if kind == "arxiv" else value
-
-
 def _refimpl_state(entry: Entry, repo_root: Path) -> str:
-    if entry.refimpl_none_reason is not None:
-        return "—"
     targets = entry.refimpl_targets
     if not targets:
-        return "—"
+        return "none"
     pending = any(
         refimpl_scan.scan_module(repo_root / t.split(":", 1)[0]).pending
         for t in targets
         if (repo_root / t.split(":", 1)[0]).is_file()
     )
-    return "pending" if pending else "✓"
+    return "pending" if pending else "tested"
 
 
-def _sorted_for_table(entries: list[Entry]) -> list[Entry]:
-    return sorted(entries, key=lambda e: (-(e.year or 0), e.title.casefold()))
+def _entry_test_status(site: Site, entry: Entry) -> TestStatus | None:
+    statuses = [module_status(site.results, m) for m in dict.fromkeys(_module_of(t) for t in entry.refimpl_targets)]
+    found = [s for s in statuses if s]
+    if not found:
+        return None
+    return TestStatus(
+        passed=sum(s.passed for s in found),
+        failed=sum(s.failed for s in found),
+        skipped=sum(s.skipped for s in found),
+        date=max(s.date for s in found),
+        torch=found[0].torch,
+        device=found[0].device,
+    )
 
 
-def home_counts(catalog: Catalog) -> dict[str, int]:
-    status = Counter(e.status for e in catalog.entries)
-    return {
-        "entries": len(catalog.entries),
-        "papers": len(catalog.papers),
-        "tricks": len(catalog.tricks),
-        "tags": len(catalog.tags),
-        "with_refimpl": sum(1 for e in catalog.entries if e.refimpl_targets),
-        "read": status["read"],
-        "reading": status["reading"],
-        "unread": status["unread"],
-    }
+def build_site(catalog: Catalog, repo_root: Path | None = None) -> Site:
+    repo_root = repo_root or paths.REPO_ROOT
+    site = Site(catalog=catalog, repo_root=repo_root, results=load_results(repo_root), dates=entry_dates(catalog))
+    for e in catalog.entries:
+        site.refimpl_state[e.id] = _refimpl_state(e, repo_root)
+        site.test_state[e.id] = _entry_test_status(site, e)
+    return site
+
+
+def render_entry(catalog: Catalog, entry: Entry, repo_root: Path | None = None, site: Site | None = None) -> str:
+    site = site or build_site(catalog, repo_root)
+    tabs, checked = _note_tabs(entry)
+    added, changed = site.dates.get(entry.id, (None, None))
+    return (
+        _env()
+        .get_template("entry.md.j2")
+        .render(
+            entry=entry,
+            tags=_tag_labels(catalog, entry),
+            links=_links(entry),
+            doi_url=f"https://doi.org/{quote(str(entry.doi), safe='/:.;()-_')}" if entry.doi else None,
+            tabs=tabs,
+            checked=checked,
+            labels=LABELS,
+            abstract=entry.abstract,
+            highlight=bool(entry.data.get("highlight")),
+            refimpl_files=_refimpl_files(site, entry),
+            test_status=site.test_state.get(entry.id),
+            related=site.related.get(entry.id, []),
+            bibtex=to_bibtex([entry]) if entry.kind == "paper" else "",
+            added=added,
+            changed=changed,
+            sources=_source_titles(site.repo_root, entry.sources),
+            notebook="../../" + site.notebooks[entry.id] if entry.id in site.notebooks else None,
+            root="../../",
+        )
+    )
 
 
 def tag_page_path(slug: str) -> str:
     return f"tags/{slug}.md"
 
 
+def home_counts(catalog: Catalog, site: Site | None = None) -> dict[str, int]:
+    status = Counter(e.status for e in catalog.entries)
+    kinds = Counter(e.kind for e in catalog.entries)
+    states = site.refimpl_state if site else {e.id: _refimpl_state(e, paths.REPO_ROOT) for e in catalog.entries}
+    tested = sum(1 for s in states.values() if s == "tested")
+    passing = sum(1 for s in (site.test_state.values() if site else []) if s and s.ok)
+    return {
+        "entries": len(catalog.entries),
+        "papers": kinds["paper"],
+        "tricks": kinds["trick"],
+        "questions": kinds["question"],
+        "tags": len({t for e in catalog.entries for t in e.tags}),
+        "with_refimpl": tested,
+        "tested_share": round(100 * tested / len(catalog.entries)) if catalog.entries else 0,
+        "passing": passing,
+        "read": status["read"],
+        "reading": status["reading"],
+        "unread": status["unread"],
+        "highlighted": sum(1 for e in catalog.entries if e.data.get("highlight")),
+    }
+
+
 def notebook_links(notebooks: Sequence) -> dict[str, str]:
-    """entry id → link from the entry page to its notebook (``notebooks``: paperkb.notebooks.Notebook)."""
-    return {nb.entry_id: f"../{nb.site_path}" for nb in notebooks if nb.entry_id}
+    """entry id → its notebook's page URL from the site root (``notebooks``: paperkb.notebooks.Notebook)."""
+    return {nb.entry_id: f"notebooks/{nb.stem}/" for nb in notebooks if nb.entry_id}
 
 
-def site_nav(catalog: Catalog, notebooks: Sequence = ()) -> list:
-    """Sections and tag pages only: a nav listing every entry makes the build quadratic."""
-    used = Counter(t for e in catalog.entries for t in e.tags)
-    tag_items = [{catalog.tags[s].label: tag_page_path(s)} for s in sorted(catalog.tags) if used[s]]
-    return [
+def site_nav(catalog: Catalog, mutation: bool = False, notebooks: Sequence = ()) -> list:
+    """Sections only: tags are one page (grouped there), entries are reached from tables.
+
+    A nav listing every entry makes the build quadratic, and one listing every tag
+    pushes the other sections out of sight.
+    """
+    nav = [
         {"Home": "index.md"},
         {"Reading dashboard": "dashboard.md"},
-        {"All papers": "papers.md"},
-        {"Tricks": "tricks.md"},
-        {"Tags": [{"All tags": "tags/index.md"}, *tag_items]},
-        *([{"Notebooks": [{nb.title: nb.site_path} for nb in notebooks]}] if notebooks else []),
+        {"Library": "papers.md"},
+        {"Tricks and questions": "tricks.md"},
+        {"Tags": "tags/index.md"},
         {"GPU smoke results": "gpu-smoke.md"},
-        {"How-to": "howto.md"},
-        {"About": "about.md"},
     ]
+    if mutation:
+        nav.append({"Mutation testing": "mutation.md"})
+    if notebooks:
+        nav.append({"Notebooks": [{nb.title: nb.site_path} for nb in notebooks]})
+    nav += [{"How-to": "howto.md"}, {"About": "about.md"}]
+    return nav
 
 
-def generate_pages(catalog: Catalog, repo_root: Path | None = None, notebooks: Sequence = ()) -> list[SitePage]:
-    """Every generated page: one per entry, tag pages, tables and the dashboard."""
-    repo_root = repo_root or paths.REPO_ROOT
-    env = _env()
-    links = notebook_links(notebooks)
-    pages = [
-        SitePage(f"entries/{e.id}.md", e.title, render_entry(catalog, e, repo_root, links.get(e.id)))
-        for e in catalog.entries
-    ]
-    refimpl_state = {e.id: _refimpl_state(e, repo_root) for e in catalog.entries}
-    table = env.get_template("table.md.j2")
-    for path, title, kind, intro in (
-        ("papers.md", "All papers", "paper", "Every paper in the catalog."),
-        ("tricks.md", "Tricks", "trick", "Techniques, losses, debugging habits and experiment findings."),
-    ):
-        rows = _sorted_for_table([e for e in catalog.entries if e.kind == kind])
-        pages.append(
-            SitePage(
-                path,
-                title,
-                table.render(title=title, intro=intro, rows=rows, tags=catalog.tags, refimpl=refimpl_state),
-            )
-        )
-    used = Counter(t for e in catalog.entries for t in e.tags)
-    tag_template = env.get_template("tag.md.j2")
-    for slug, tag in sorted(catalog.tags.items()):
-        if used[slug]:
-            pages.append(SitePage(tag_page_path(slug), tag.label, tag_template.render(tag=tag, count=used[slug])))
-    pages.append(
-        SitePage(
-            "tags/index.md",
-            "Tags",
-            env.get_template("tags_index.md.j2").render(
-                tags=[(s, t, used[s]) for s, t in sorted(catalog.tags.items()) if used[s]]
+def _table(site: Site, entries: list[Entry], root: str, table_id: str) -> Markup:
+    catalog = site.catalog
+    rows = sorted(entries, key=lambda e: (-(e.year or 0), e.title.casefold()))
+    years = [e.year for e in rows if e.year]
+    return Markup(
+        _env()
+        .get_template("library.html.j2")
+        .render(
+            rows=rows,
+            tags=catalog.tags,
+            used_tags=sorted(
+                {t for e in rows for t in e.tags if t in catalog.tags}, key=lambda s: catalog.tags[s].en.casefold()
             ),
+            kinds=sorted({e.kind for e in rows}),
+            refimpl=site.refimpl_state,
+            tests=site.test_state,
+            dates=site.dates,
+            root=root,
+            table_id=table_id,
+            year_min=min(years) if years else "",
+            year_max=max(years) if years else "",
         )
     )
-    pages.append(SitePage("dashboard.md", "Reading dashboard", render_dashboard(catalog, refimpl_state)))
+
+
+def generate_pages(catalog: Catalog, repo_root: Path | None = None, site: Site | None = None) -> list[SitePage]:
+    """Every generated page: one per entry, tag pages, tables and the dashboard."""
+    site = site or build_site(catalog, repo_root)
+    repo_root = site.repo_root
+    env = _env()
+    pages = [SitePage(f"entries/{e.id}.md", e.title, render_entry(catalog, e, site=site)) for e in catalog.entries]
+    table_page = env.get_template("table.md.j2")
+    papers = [e for e in catalog.entries if e.kind == "paper"]
+    others = [e for e in catalog.entries if e.kind != "paper"]
+    for path, title, rows, intro in (
+        ("papers.md", "Library", catalog.entries, "Every entry: papers, tricks and questions."),
+        ("tricks.md", "Tricks and questions", others, "Techniques, losses, habits, findings and open questions."),
+    ):
+        pages.append(
+            SitePage(
+                path, title, table_page.render(title=title, intro=intro, table=_table(site, rows, "../", "library"))
+            )
+        )
+    del papers
+    members: dict[str, list[Entry]] = {}
+    for e in catalog.entries:
+        for t in e.tags:
+            members.setdefault(t, []).append(e)
+    tag_template = env.get_template("tag.md.j2")
+    for slug, tag in sorted(catalog.tags.items()):
+        if slug in members:
+            pages.append(
+                SitePage(
+                    tag_page_path(slug),
+                    tag.label,
+                    tag_template.render(
+                        tag=tag, count=len(members[slug]), table=_table(site, members[slug], "../../", "tag")
+                    ),
+                )
+            )
+    pages.append(SitePage("tags/index.md", "Tags", render_tags_index(catalog, members)))
+    pages.append(SitePage("dashboard.md", "Reading dashboard", render_dashboard(site)))
     pages.append(SitePage("gpu-smoke.md", "GPU smoke results", render_gpu_smoke(repo_root / GPU_RESULTS)))
+    mutation = render_mutation(repo_root / MUTATION_DIR)
+    if mutation is not None:
+        pages.append(SitePage("mutation.md", "Mutation testing", mutation))
     return pages
 
 
-def render_dashboard(catalog: Catalog, refimpl_state: dict[str, str]) -> str:
-    reading = sorted((e for e in catalog.entries if e.status == "reading"), key=lambda e: (e.priority or 99, e.title))
-    up_next = sorted(
-        (e for e in catalog.entries if e.status == "unread" and e.priority is not None),
-        key=lambda e: (e.priority, e.title.casefold()),
+def render_tags_index(catalog: Catalog, members: dict[str, list[Entry]]) -> str:
+    # Grouped by size: the big topics first, then the rest alphabetically.
+    tags = sorted(
+        ((s, catalog.tags[s], len(m)) for s, m in members.items() if s in catalog.tags),
+        key=lambda t: t[1].en.casefold(),
     )
-    recent = sorted(catalog.entries, key=lambda e: (e.added or "", e.id), reverse=True)[:20]
-    pending = [e for e in catalog.entries if refimpl_state.get(e.id) == "pending"]
-    return _env().get_template("dashboard.md.j2").render(
-        counts=home_counts(catalog),
-        reading=reading,
-        up_next=up_next,
-        recent=recent,
-        pending=pending,
-        tags=catalog.tags,
+    return (
+        _env()
+        .get_template("tags_index.md.j2")
+        .render(tags=tags, major=[t for t in tags if t[2] >= 5], minor=[t for t in tags if t[2] < 5])
     )
+
+
+def render_dashboard(site: Site) -> str:
+    catalog = site.catalog
+    changed = {k: v[1] for k, v in site.dates.items()}
+    return (
+        _env()
+        .get_template("dashboard.md.j2")
+        .render(
+            counts=home_counts(catalog, site),
+            reading=queue.reading_now(catalog),
+            up_next=queue.up_next(catalog, UP_NEXT_LIMIT),
+            queue_total=len(queue.up_next(catalog)),
+            recent=queue.recently_read(catalog, changed),
+            changed=changed,
+            pending=[e for e in catalog.entries if site.refimpl_state.get(e.id) == "pending"],
+            tag_chart=charts.status_bars(
+                [(catalog.tags[s].en if s in catalog.tags else s, c) for s, c in queue.status_per_tag(catalog)]
+            ),
+            year_chart=charts.year_columns(queue.entries_per_year(catalog)),
+            root="../",
+        )
+    )
+
+
+def render_counts(site: Site) -> str:
+    """The counts block of the home page (replaces ``<!-- paperkb:counts -->``)."""
+    return _env().get_template("counts.html.j2").render(counts=home_counts(site.catalog, site), root="")
 
 
 def render_gpu_smoke(results_file: Path) -> str:
@@ -246,3 +454,22 @@ def render_gpu_smoke(results_file: Path) -> str:
             by_example.setdefault(name, {})[kind] = row
         rows = [(name, checks) for name, checks in sorted(by_example.items())]
     return _env().get_template("gpu_smoke.md.j2").render(data=data, rows=rows, results_file=GPU_RESULTS)
+
+
+def render_mutation(folder: Path) -> str | None:
+    """The mutation runs in ``refimpl/mutation/*.json``, or None when there are none."""
+    reports = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            reports.append(data)
+    if not reports:
+        return None
+    return _env().get_template("mutation.md.j2").render(reports=reports, folder=MUTATION_DIR)
+
+
+def bib_file(catalog: Catalog) -> str:
+    return to_bibtex(catalog.entries)

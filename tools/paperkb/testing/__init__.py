@@ -1,0 +1,1 @@
+"""Test-run records the site shows (which tests passed, when, on what)."""
