@@ -61,7 +61,8 @@ def on_files(files, config):
     for source, dest in _state["assets"]:
         files.append(File.generated(config, dest, abs_src_path=str(source)))
     try:
-        files.extend(notebook_files(config, paths.REPO_ROOT, _state["notebooks"]))
+        for file in notebook_files(config, paths.REPO_ROOT, _state["notebooks"]):
+            files.append(file)
     except NotebookError as exc:
         raise PluginError(f"notebook failed: {exc}") from None
     return files
