@@ -23,7 +23,7 @@ from paperkb.notebooks.site import notebook_files, site_notebooks  # noqa: E402
 from paperkb.sitegen import build_site, generate_pages, site_nav  # noqa: E402
 from paperkb.sitegen.assets import MissingAssets, vendored_files  # noqa: E402
 from paperkb.sitegen.home import COUNTS_MARKER  # noqa: E402
-from paperkb.sitegen.pages import MUTATION_DIR, notebook_links, render_counts  # noqa: E402
+from paperkb.sitegen.pages import MUTATION_DIR, SEARCH_BENCH, notebook_links, render_counts  # noqa: E402
 from paperkb.sitesearch import build_search_index  # noqa: E402
 from paperkb.sitesearch.build import SearchBuildError  # noqa: E402
 
@@ -46,7 +46,10 @@ def on_config(config):
     _state["site"] = build_site(catalog, root)
     _state["notebooks"] = site_notebooks(root)
     _state["site"].notebooks.update(notebook_links(_state["notebooks"]))
-    config["nav"] = site_nav(catalog, mutation=any((root / MUTATION_DIR).glob("*.json")), notebooks=_state["notebooks"])
+    config["nav"] = site_nav(
+        catalog, mutation=any((root / MUTATION_DIR).glob("*.json")), benchmarks=(root / SEARCH_BENCH).is_file(),
+        notebooks=_state["notebooks"],
+    )
     return config
 
 
