@@ -12,6 +12,7 @@ import html
 import json
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -74,6 +75,7 @@ class Site:
     dates: dict[str, tuple[str | None, str | None]]
     refimpl_state: dict[str, str] = field(default_factory=dict)  # id -> "tested" | "pending" | "none"
     test_state: dict[str, TestStatus | None] = field(default_factory=dict)
+    notebooks: dict[str, str] = field(default_factory=dict)  # id -> notebook page URL from the site root
     _related: dict[str, list[Related]] | None = None
 
     @property
@@ -271,7 +273,7 @@ def render_entry(catalog: Catalog, entry: Entry, repo_root: Path | None = None, 
             added=added,
             changed=changed,
             sources=_source_titles(site.repo_root, entry.sources),
-            notebook=None,  # the slot a notebook link fills (mkdocs-jupyter pages)
+            notebook="../../" + site.notebooks[entry.id] if entry.id in site.notebooks else None,
             root="../../",
         )
     )
@@ -303,7 +305,12 @@ def home_counts(catalog: Catalog, site: Site | None = None) -> dict[str, int]:
     }
 
 
-def site_nav(catalog: Catalog, mutation: bool = False, benchmarks: bool = False) -> list:
+def notebook_links(notebooks: Sequence) -> dict[str, str]:
+    """entry id → its notebook's page URL from the site root (``notebooks``: paperkb.notebooks.Notebook)."""
+    return {nb.entry_id: f"notebooks/{nb.stem}/" for nb in notebooks if nb.entry_id}
+
+
+def site_nav(catalog: Catalog, mutation: bool = False, benchmarks: bool = False, notebooks: Sequence = ()) -> list:
     """Sections only: tags are one page (grouped there), entries are reached from tables.
 
     A nav listing every entry makes the build quadratic, and one listing every tag
@@ -321,6 +328,8 @@ def site_nav(catalog: Catalog, mutation: bool = False, benchmarks: bool = False)
         nav.append({"Mutation testing": "mutation.md"})
     if benchmarks:
         nav.append({"Benchmarks": "benchmarks.md"})
+    if notebooks:
+        nav.append({"Notebooks": [{nb.title: nb.site_path} for nb in notebooks]})
     nav += [{"How-to": "howto.md"}, {"About": "about.md"}]
     return nav
 
