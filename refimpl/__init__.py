@@ -12,6 +12,7 @@ from . import (  # noqa: F401
     alpro,
     bottleneck_encoders,
     colorization,
+    comparator_networks,
     cyclegan,
     dance_pose_norm,
     danet,
