@@ -61,6 +61,7 @@ from . import (  # noqa: F401
     pfld,
     pix2pix,
     pix2pixhd,
+    pixel_distillation,
     positional_encoding_gan,
     progan,
     recursive_refinement,
