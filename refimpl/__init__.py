@@ -11,6 +11,7 @@ from . import (  # noqa: F401
     alphagan,
     alpro,
     bottleneck_encoders,
+    centered_object_bias,
     colorization,
     comparator_networks,
     cyclegan,
