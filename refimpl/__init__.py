@@ -24,6 +24,7 @@ from . import (  # noqa: F401
     detail_refinement,
     dissection,
     domain_intersection,
+    e2gan,
     edt,
     effective_lr,
     embedding_domain_adversarial,
