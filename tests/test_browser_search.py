@@ -58,25 +58,27 @@ def _texts(entry) -> tuple[str, str]:
 
 
 def test_glossary_finds_entries_written_in_the_other_language_only(probe) -> None:
-    """A Chinese glossary name finds an entry that uses only the English term, and the
-    reverse; checked on the first terms the catalog has such entries for."""
-    from paperkb.catalog import load_catalog
-    from paperkb.search.glossary import TERMS
+    """A glossary name finds every entry that names the term only in the other language.
 
-    entries = load_catalog(REPO / "catalog.yaml").entries
-    checked = 0
-    for english, chinese in TERMS:
-        only_en = {e.id for e in entries if english in _texts(e)[0] and not any(z in _texts(e)[1] for z in chinese)}
-        only_zh = {e.id for e in entries if any(z in _texts(e)[1] for z in chinese) and english not in _texts(e)[0]}
-        if only_en and len(only_en) <= 3:
-            assert only_en & set(_ids(probe.query(chinese[0]))), (chinese[0], only_en)
-            checked += 1
-        if only_zh and len(only_zh) <= 3:
-            assert only_zh & set(_ids(probe.query(english))), (english, only_zh)
-            checked += 1
-        if checked >= 4:
-            break
-    assert checked >= 2, "the catalog should have entries that name a glossary term in one language only"
+    Which entries get a translated term is the glossary's own decision (English matched on
+    stems). Where a name finds fewer results than the box shows, all of them are shown,
+    so each entry given that name must be among them.
+    """
+    from paperkb.catalog import load_catalog
+    from paperkb.search import analyzers, glossary
+
+    gets: dict[str, set[str]] = {}
+    for e in load_catalog(REPO / "catalog.yaml").entries:
+        en, zh = _texts(e)
+        for name in glossary.translations(analyzers.query_terms(en), zh):
+            gets.setdefault(name, set()).add(e.id)
+    checked = []
+    for name, ids in sorted(gets.items())[:16]:
+        found = set(_ids(probe.query(name)))
+        if len(found) < 10:
+            assert ids <= found, (name, sorted(ids - found))
+            checked.append(name)
+    assert len(checked) >= 3, checked
 
 
 def test_a_typo_is_corrected_and_said_so(probe) -> None:

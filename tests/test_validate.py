@@ -213,6 +213,7 @@ def test_header_is_kept_as_schema_reference():
         ("survey: it proposes no method", False),
         ("application: a complete tool", False),
         ("study: an empirical study", False),
+        ("question: a research question, not a method", False),
         ("a survey; it proposes no method", True),  # the kind must come first
         ("dataset the images", True),  # ... followed by a colon
         ("model: not a kind", True),

@@ -1,12 +1,14 @@
 """The site's search at scale: Pagefind beside material's lunr search, in the same run.
 
-For synthetic catalogs of 1,000 and 10,000 entries (``PAPERKB_BENCH_SITE_SIZES`` to
-change), each built twice into temporary folders — once as the project builds it
+For a synthetic catalog of 1,000 entries (``PAPERKB_BENCH_SITE_SIZES`` to change),
+built twice into temporary folders — once as the project builds it
 (Pagefind after the build), once with material's lunr search plugin instead — and then
 queried in headless Chromium on a loopback server: index build time beside the
 ``mkdocs build`` time, bytes sent for the first query and for each further one, time
 from page load to the first result, per-query latency (median and p95 over 20
 queries), and memory (main-thread JS heap; renderer RSS, which includes workers).
+At 10,000 entries (``PAPERKB_BENCH_INDEX_SIZES``) only the Pagefind index is built, into
+the smaller built site, and measured the same way.
 The figures are also written to ``docs/data/search-bench.json`` with the machine they
 came from, for the site's Benchmarks page.
 """
@@ -18,6 +20,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,8 +42,8 @@ FIRST_RESULT_TIMEOUT_S = 180
 RESULTS = paths.REPO_ROOT / "docs" / "data" / "search-bench.json"
 
 
-def _sizes() -> list[int]:
-    raw = os.environ.get("PAPERKB_BENCH_SITE_SIZES", "1000,10000")
+def _sizes(variable: str, default: str) -> list[int]:
+    raw = os.environ.get(variable, default)
     return [int(x) for x in raw.split(",") if x.strip()]
 
 
@@ -173,7 +176,8 @@ def run() -> list[str]:
     if CHROMIUM is None:
         return ["skipped: Chromium is not installed (apt-get install chromium chromium-driver)"]
     lines, rows = [], []
-    for n in _sizes():
+    kept = Path(tempfile.mkdtemp(prefix="paperkb-bench-kept-"))
+    for n in _sizes("PAPERKB_BENCH_SITE_SIZES", "1000"):
         with tempfile.TemporaryDirectory(prefix="paperkb-bench-site-") as tmp:
             work = Path(tmp)
             catalog = synth.write_synthetic_catalog(work / "catalog.yaml", n)
@@ -185,6 +189,8 @@ def run() -> list[str]:
                 m.update(entries=n, engine=engine, build_s=wall, index_s=index_s)
                 results[engine] = m
                 rows.append(m)
+                if engine == "pagefind" and not (kept / "site").exists():
+                    shutil.copytree(site, kept / "site")
             pf, lu = results["pagefind"], results["lunr"]
             share = pf["index_s"] / (pf["build_s"] - pf["index_s"]) if pf["index_s"] else None
             lines += [
@@ -202,6 +208,29 @@ def run() -> list[str]:
                 f"{_fmt(pf['renderer_rss_mb'], 'MB')}; lunr JS heap {_fmt(lu.get('js_heap_mb'), 'MB', 1)}, "
                 f"renderer RSS {_fmt(lu.get('renderer_rss_mb'), 'MB')}",
             ]
+    # Larger catalogs: the index alone, written into the smaller built site. The browser's
+    # figures depend only on the index and the search box; building 10,000 pages twice
+    # (Pagefind and lunr) would take most of an hour on two cores.
+    if (kept / "site").exists():
+        from ..catalog import load_catalog
+        from ..sitesearch import build_search_index
+
+        for n in _sizes("PAPERKB_BENCH_INDEX_SIZES", "10000"):
+            catalog = synth.write_synthetic_catalog(kept / f"catalog-{n}.yaml", n)
+            start = time.perf_counter()
+            build_search_index(load_catalog(catalog), kept / "site", paths.REPO_ROOT, quiet=True)
+            index_s = time.perf_counter() - start
+            m = _measure_pagefind(kept / "site")
+            m.update(entries=n, engine="pagefind (index only)", build_s=None, index_s=index_s)
+            rows.append(m)
+            lines += [
+                f"{n} entries, Pagefind index only: built in {index_s:.1f} s; first result "
+                f"{_fmt(m['first_result_s'], 's', 2)}; first query {_fmt(m['first_query_kb'], 'KB')}, further "
+                f"{_fmt(m['further_query_kb_median'], 'KB', 1)}; per query median {_fmt(m['query_median_ms'], 'ms')}, "
+                f"p95 {_fmt(m['query_p95_ms'], 'ms')}; JS heap {_fmt(m['js_heap_mb'], 'MB', 1)}, "
+                f"renderer RSS {_fmt(m['renderer_rss_mb'], 'MB')}",
+            ]
+    shutil.rmtree(kept, ignore_errors=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "date": dt.date.today().isoformat(),

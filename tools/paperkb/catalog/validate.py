@@ -346,7 +346,7 @@ def _check_metadata(catalog: Catalog, entry: Entry, report: Report) -> None:
 
 
 # A ``refimpl: {none: ...}`` reason names why there is no code, starting with its kind.
-NONE_REASON_KINDS = ("survey", "dataset", "habit", "application", "study")
+NONE_REASON_KINDS = ("survey", "dataset", "habit", "application", "study", "question")
 
 
 def _check_none_reason(catalog: Catalog, entry: Entry, report: Report) -> None:

@@ -79,7 +79,9 @@ class SearchPage:
         start = time.perf_counter()
         self.page.goto(self.base + path)
         self.page.click(".pkb-search__open")
-        self.page.wait_for_selector(".pkb-search__filter option", state="attached")
+        # The filters are filled once Pagefind has loaded: the box is ready. A loaded
+        # 2-core machine can take a while to compile its WebAssembly the first time.
+        self.page.wait_for_selector(".pkb-search__filter option", state="attached", timeout=90_000)
         self.opened = True
         return time.perf_counter() - start
 
