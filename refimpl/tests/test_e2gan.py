@@ -150,3 +150,26 @@ def test_every_step_learns_from_a_replayed_minibatch(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(e2gan.ReplayBuffer, "sample", spy)
     search(toy_scores, replace(E2GANConfig(), episodes=5, batch_size=7), seed=0)
     assert calls == [7] * 15
+
+
+def test_exhaustive_best_weighs_fid_against_is() -> None:
+    # (2, 2, 2) has the best IS but a worse FID: 0.5 − 0.01·30 = 0.2 < (0, 0, 0)'s 0.4 − 0 = 0.4.
+    def scores(arch: tuple[int, ...]) -> tuple[float, float]:
+        return {(2, 2, 2): (0.5, 30.0), (0, 0, 0): (0.4, 0.0)}.get(arch, (0.0, 50.0))
+
+    assert exhaustive_best(scores, E2GANConfig()) == (0, 0, 0)
+    assert exhaustive_best(scores, E2GANConfig(alpha=0.001)) == (2, 2, 2)
+
+
+def test_every_cell_value_of_the_toy_table() -> None:
+    values = ((1.0, 0.5, 0.2), (0.3, 0.4, 0.1), (0.2, 0.1, 0.6))
+    for a in range(3):
+        for b in range(3):
+            for c in range(3):
+                expected = values[0][a] + values[1][b] + values[2][c] + (1.5 if (a, b) == (1, 2) else 0.0)
+                assert math.isclose(toy_scores((a, b, c))[0], expected, rel_tol=1e-12)
+
+
+def test_search_default_seed_is_zero() -> None:
+    config = replace(E2GANConfig(), episodes=10)
+    assert search(toy_scores, config)[1].q == search(toy_scores, config, seed=0)[1].q
