@@ -66,8 +66,9 @@ def crop_window(image: torch.Tensor, top: int, left: int, height: int, width: in
 def _shift_box(box: Box, top: int, left: int, height: int, width: int, clip: bool) -> Box:
     x1, y1, x2, y2 = box[0] - left, box[1] - top, box[2] - left, box[3] - top
     if clip:
-        x1, x2 = max(x1, 0), min(x2, width)
-        y1, y2 = max(y1, 0), min(y2, height)
+        # Every coordinate into the frame: a box wholly outside becomes empty, never negative-sized.
+        x1, x2 = min(max(x1, 0), width), min(max(x2, 0), width)
+        y1, y2 = min(max(y1, 0), height), min(max(y2, 0), height)
     return x1, y1, x2, y2
 
 

@@ -96,3 +96,33 @@ def test_seeded_placement_repeats_and_differs_between_seeds() -> None:
     b = [b for _, b in _samples(PlacementConfig(), n=20, seed=5)]
     c = [b for _, b in _samples(PlacementConfig(), n=20, seed=6)]
     assert a == b and a != c
+
+
+def test_window_defaults_to_zero_fill_and_clips_on_every_side() -> None:
+    img = torch.arange(1, 10, dtype=torch.float64).view(1, 3, 3)
+    expected = torch.tensor([[[0, 0, 0], [0, 1, 2], [0, 4, 5]]], dtype=torch.float64)
+    torch.testing.assert_close(crop_window(img, top=-1, left=-1, height=3, width=3), expected)
+    out, box = center_crop(IMAGE, (0, -4, 6, 30), 20, 20)  # the box sticks out of the 20×20 centre crop
+    assert (out > 0).all() and box == (0, 0, 0, 20)
+    out, _ = center_crop(IMAGE, BOX, 50, 50)
+    assert out[0, 0, 0] == 0.0
+
+
+def test_object_as_large_as_the_frame_fits_and_a_larger_one_is_refused() -> None:
+    g = torch.Generator().manual_seed(0)
+    out, box = place_object(IMAGE, BOX, g, PlacementConfig(out_height=6, out_width=8))
+    assert box == (0, 0, 8, 6)
+    for h, w in ((6, 7), (5, 8)):
+        try:
+            place_object(IMAGE, BOX, g, PlacementConfig(out_height=h, out_width=w))
+        except ValueError as e:
+            assert "does not fit" in str(e)
+        else:
+            raise AssertionError(f"a 8×6 object was placed in {w}×{h}")
+
+
+def test_vertical_centres_reach_both_borders() -> None:
+    # The 6-high box centred on row 0 clips to rows 0..3 (centre 1.5); on row 31 to 28..32 (centre 30).
+    samples = _samples(PlacementConfig(out_height=32, out_width=32, keep_inside=False))
+    ys = [(b[1] + b[3]) / 2 for _, b in samples]
+    assert min(ys) == 1.5 and max(ys) == 30.0
