@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "^WARNING: Location" || true
-	$(PY) -c "import torch, mkdocs, material, whoosh, jieba, yaml, jsonschema"
+	$(PY) -c "import torch, mkdocs, material, whoosh, jieba, yaml, jsonschema, mkdocs_jupyter, nbclient, jupytext, matplotlib"
 	touch $(STAMP)
 
 # The site's browser libraries (KaTeX, tablesort), pinned in package-lock.json. npm comes

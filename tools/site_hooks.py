@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # mkdocs loads hooks by path
@@ -17,10 +18,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # mkdocs loads hooks b
 from paperkb import paths  # noqa: E402
 from paperkb.catalog import CatalogError, load_catalog  # noqa: E402
 from paperkb.export import to_bibtex, to_json  # noqa: E402
+from paperkb.notebooks import NotebookError  # noqa: E402
+from paperkb.notebooks.site import notebook_files, site_notebooks  # noqa: E402
 from paperkb.sitegen import build_site, generate_pages, site_nav  # noqa: E402
 from paperkb.sitegen.assets import MissingAssets, vendored_files  # noqa: E402
 from paperkb.sitegen.home import COUNTS_MARKER  # noqa: E402
-from paperkb.sitegen.pages import MUTATION_DIR, render_counts  # noqa: E402
+from paperkb.sitegen.pages import MUTATION_DIR, SEARCH_BENCH, notebook_links, render_counts  # noqa: E402
 from paperkb.sitesearch import build_search_index  # noqa: E402
 from paperkb.sitesearch.build import SearchBuildError  # noqa: E402
 
@@ -41,10 +44,17 @@ def on_config(config):
         raise PluginError(str(exc)) from None
     _state["catalog"] = catalog
     _state["site"] = build_site(catalog, root)
-    config["nav"] = site_nav(catalog, mutation=any((root / MUTATION_DIR).glob("*.json")))
+    _state["notebooks"] = site_notebooks(root)
+    _state["site"].notebooks.update(notebook_links(_state["notebooks"]))
+    config["nav"] = site_nav(
+        catalog, mutation=any((root / MUTATION_DIR).glob("*.json")), benchmarks=(root / SEARCH_BENCH).is_file(),
+        notebooks=_state["notebooks"],
+    )
     return config
 
 
+# Before mkdocs-jupyter's on_files (priority 0), which wraps the executed notebooks as pages.
+@event_priority(50)
 def on_files(files, config):
     site = _state["site"]
     for page in generate_pages(_state["catalog"], site=site):
@@ -53,6 +63,11 @@ def on_files(files, config):
     files.append(File.generated(config, "catalog.json", content=to_json(site.catalog.entries)))
     for source, dest in _state["assets"]:
         files.append(File.generated(config, dest, abs_src_path=str(source)))
+    try:
+        for file in notebook_files(config, paths.REPO_ROOT, _state["notebooks"]):
+            files.append(file)
+    except NotebookError as exc:
+        raise PluginError(f"notebook failed: {exc}") from None
     return files
 
 

@@ -54,6 +54,8 @@ def _config(work: Path, catalog: Path, lunr: bool) -> Path:
     config["hooks"] = [str(paths.REPO_ROOT / "tools" / "site_hooks.py")]
     config["extra"] = {**config.get("extra", {}), "catalog": str(catalog)}
     config.pop("watch", None)
+    if config.get("theme", {}).get("custom_dir"):
+        config["theme"]["custom_dir"] = str(paths.REPO_ROOT / config["theme"]["custom_dir"])
     if lunr:
         config["plugins"] = [{"search": {"lang": ["en", "zh"]}}, *config["plugins"]]
         config["extra_javascript"] = [j for j in config.get("extra_javascript", []) if "search.js" not in str(j)]
@@ -64,7 +66,8 @@ def _config(work: Path, catalog: Path, lunr: bool) -> Path:
 
 def _build(config: Path, site: Path, lunr: bool) -> tuple[float, float | None]:
     """(wall seconds of mkdocs build, seconds the search index took inside it)."""
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    # Notebooks are left out of both builds: their execution time is not the search's.
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PAPERKB_NOTEBOOKS": "off"}
     if lunr:
         env["PAPERKB_SITE_SEARCH"] = "off"
     start = time.perf_counter()

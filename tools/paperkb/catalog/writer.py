@@ -309,12 +309,17 @@ def _undo(record: dict) -> list[str]:
         if current is not None and current == item["text"]:
             path.unlink()
             done.append(f"removed {path}")
-    for item in record.get("edits", []):  # temporaries of an edit killed half-way
+    _clean_side_temps(record)
+    return done
+
+
+def _clean_side_temps(record: dict) -> None:
+    """Temporaries of a side-file write (a created module, an edited import) killed half-way."""
+    for item in [*record.get("edits", []), *record.get("creates", [])]:
         path = Path(item["path"])
         for stale in path.parent.glob(f"{temp_prefix(path)}*.tmp"):
             with contextlib.suppress(OSError):
                 stale.unlink()
-    return done
 
 
 def _redo(record: dict) -> list[str]:
@@ -330,6 +335,7 @@ def _redo(record: dict) -> list[str]:
         if _read_text(path) == item["old"]:
             write_file_atomic(path, item["new"].encode("utf-8"))
             done.append(f"updated {path}")
+    _clean_side_temps(record)
     return done
 
 
@@ -377,7 +383,8 @@ def remove_stale_temps(path: str | Path) -> list[Path]:
     """Temporary files left by a writer killed mid-write (call under the lock, after recovery)."""
     real = resolve(path)
     removed = []
-    for stale in real.parent.glob(f"{temp_prefix(real)}*.tmp"):
+    journal = journal_path(real)
+    for stale in [*real.parent.glob(f"{temp_prefix(real)}*.tmp"), *real.parent.glob(f"{temp_prefix(journal)}*.tmp")]:
         with contextlib.suppress(OSError):
             stale.unlink()
             removed.append(stale)

@@ -12,6 +12,7 @@ import html
 import json
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +35,7 @@ from .sanitize import plain_paragraphs, render_markdown
 TEMPLATES = Path(__file__).parent / "templates"
 GPU_RESULTS = "refimpl/gpu_smoke_results.json"
 MUTATION_DIR = "refimpl/mutation"
+SEARCH_BENCH = "docs/data/search-bench.json"
 SOURCES_DIR = "tests/fixtures/seeds"  # the note files entries were imported from
 LINK_LABELS = {"arxiv": "arXiv", "pdf": "PDF", "code": "Code", "project": "Project", "video": "Video", "url": "Link"}
 LANGS = (("en", "English"), ("zh", "中文"))
@@ -73,6 +75,7 @@ class Site:
     dates: dict[str, tuple[str | None, str | None]]
     refimpl_state: dict[str, str] = field(default_factory=dict)  # id -> "tested" | "pending" | "none"
     test_state: dict[str, TestStatus | None] = field(default_factory=dict)
+    notebooks: dict[str, str] = field(default_factory=dict)  # id -> notebook page URL from the site root
     _related: dict[str, list[Related]] | None = None
 
     @property
@@ -270,7 +273,7 @@ def render_entry(catalog: Catalog, entry: Entry, repo_root: Path | None = None, 
             added=added,
             changed=changed,
             sources=_source_titles(site.repo_root, entry.sources),
-            notebook=None,  # the slot a notebook link fills (mkdocs-jupyter pages)
+            notebook="../../" + site.notebooks[entry.id] if entry.id in site.notebooks else None,
             root="../../",
         )
     )
@@ -302,7 +305,12 @@ def home_counts(catalog: Catalog, site: Site | None = None) -> dict[str, int]:
     }
 
 
-def site_nav(catalog: Catalog, mutation: bool = False) -> list:
+def notebook_links(notebooks: Sequence) -> dict[str, str]:
+    """entry id → its notebook's page URL from the site root (``notebooks``: paperkb.notebooks.Notebook)."""
+    return {nb.entry_id: f"notebooks/{nb.stem}/" for nb in notebooks if nb.entry_id}
+
+
+def site_nav(catalog: Catalog, mutation: bool = False, benchmarks: bool = False, notebooks: Sequence = ()) -> list:
     """Sections only: tags are one page (grouped there), entries are reached from tables.
 
     A nav listing every entry makes the build quadratic, and one listing every tag
@@ -318,6 +326,10 @@ def site_nav(catalog: Catalog, mutation: bool = False) -> list:
     ]
     if mutation:
         nav.append({"Mutation testing": "mutation.md"})
+    if benchmarks:
+        nav.append({"Benchmarks": "benchmarks.md"})
+    if notebooks:
+        nav.append({"Notebooks": [{nb.title: nb.site_path} for nb in notebooks]})
     nav += [{"How-to": "howto.md"}, {"About": "about.md"}]
     return nav
 
@@ -385,6 +397,9 @@ def generate_pages(catalog: Catalog, repo_root: Path | None = None, site: Site |
     pages.append(SitePage("tags/index.md", "Tags", render_tags_index(catalog, members)))
     pages.append(SitePage("dashboard.md", "Reading dashboard", render_dashboard(site)))
     pages.append(SitePage("gpu-smoke.md", "GPU smoke results", render_gpu_smoke(repo_root / GPU_RESULTS)))
+    benchmarks = render_benchmarks(repo_root / SEARCH_BENCH)
+    if benchmarks is not None:
+        pages.append(SitePage("benchmarks.md", "Benchmarks", benchmarks))
     mutation = render_mutation(repo_root / MUTATION_DIR)
     if mutation is not None:
         pages.append(SitePage("mutation.md", "Mutation testing", mutation))
@@ -445,6 +460,32 @@ def render_gpu_smoke(results_file: Path) -> str:
             by_example.setdefault(name, {})[kind] = row
         rows = [(name, checks) for name, checks in sorted(by_example.items())]
     return _env().get_template("gpu_smoke.md.j2").render(data=data, rows=rows, results_file=GPU_RESULTS)
+
+
+def render_benchmarks(results_file: Path) -> str | None:
+    """The recorded site-search benchmark (``make bench``), or None when there is none."""
+    try:
+        data = json.loads(results_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
+        return None
+
+    def fmt(value: object, unit: str, digits: int = 0) -> str:
+        return f"{value:.{digits}f} {unit}" if isinstance(value, int | float) else "—"
+
+    rows = [
+        {
+            "entries": r.get("entries", ""), "engine": r.get("engine", ""),
+            "build": fmt(r.get("build_s"), "s", 1), "index": fmt(r.get("index_s"), "s", 1),
+            "first": fmt(r.get("first_result_s"), "s", 2), "first_kb": fmt(r.get("first_query_kb"), "KB"),
+            "further_kb": fmt(r.get("further_query_kb_median"), "KB", 1),
+            "median": fmt(r.get("query_median_ms"), "ms"), "p95": fmt(r.get("query_p95_ms"), "ms"),
+            "heap": fmt(r.get("js_heap_mb"), "MB", 1), "rss": fmt(r.get("renderer_rss_mb"), "MB"),
+        }
+        for r in data["rows"] if isinstance(r, dict)
+    ]
+    return _env().get_template("benchmarks.md.j2").render(data=data, rows=rows, source=SEARCH_BENCH)
 
 
 def render_mutation(folder: Path) -> str | None:
