@@ -12,7 +12,7 @@ import pytest
 import yaml
 from conftest import HEADER, REPO_ROOT, mkdocs_build
 from paperkb.catalog import load_catalog
-from paperkb.sitesearch.probe import CHROMIUM
+from paperkb.sitesearch.probe import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [
     pytest.mark.browser,
@@ -64,14 +64,6 @@ XSS_CATALOG = (
 )
 
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
