@@ -292,3 +292,20 @@ def test_every_catalog_sub_page_is_a_seed_link(catalog, seed_texts) -> None:
     invented = [f"{owner}: {subpages.as_markdown(item)}" for owner, item in catalog_subpages(catalog)
                 if subpages.as_markdown(item) not in seed_lines]
     assert invented == []
+
+
+def test_venues_filled_from_the_venues_own_pages(catalog) -> None:
+    """Venues the seeds do not give, each confirmed by a public source (title as the venue prints it):
+    edt: ijcai.org/proceedings/2023/121 (its title and four authors); sdssl: the official README
+    (github.com/hagiss/SDSSL, "[WACV 2023]"); pretraining-lifelong-learning: jmlr.org/papers/v24/22-0496;
+    lsgan-effectiveness: IEEE TPAMI 41(12):2947-2960, Dec 2019 (scholars.cityu.edu.hk);
+    one-shot-generative-domain-adaptation: ICCV 2023 (paperswithcode's proceedings links)."""
+    by_id = catalog.by_id()
+    assert {i: by_id[i].venue for i in ("edt-low-level-transformer", "sdssl", "pretraining-lifelong-learning",
+                                        "lsgan-effectiveness", "one-shot-generative-domain-adaptation")} == {
+        "edt-low-level-transformer": "IJCAI 2023", "sdssl": "WACV 2023", "pretraining-lifelong-learning": "JMLR 2023",
+        "lsgan-effectiveness": "TPAMI 2019", "one-shot-generative-domain-adaptation": "ICCV 2023"}
+    edt = by_id["edt-low-level-transformer"]
+    assert edt.title == "On Efficient Transformer-Based Image Pre-training for Low-Level Vision"
+    assert edt.authors == ["Wenbo Li", "Xin Lu", "Shengju Qian", "Jiangbo Lu"] and edt.arxiv_version == "v1"
+    assert by_id["centered-object-bias"].authors == ["Gergely Szabó", "András Horváth"]  # the paper's byline
