@@ -305,6 +305,15 @@ def test_venues_filled_from_the_venues_own_pages(catalog) -> None:
                                         "lsgan-effectiveness", "one-shot-generative-domain-adaptation")} == {
         "edt-low-level-transformer": "IJCAI 2023", "sdssl": "WACV 2023", "pretraining-lifelong-learning": "JMLR 2023",
         "lsgan-effectiveness": "TPAMI 2019", "one-shot-generative-domain-adaptation": "ICCV 2023"}
+    # the year is the venue's, as for every other entry with a venue
+    assert {i: by_id[i].year for i in ("edt-low-level-transformer", "sdssl", "pretraining-lifelong-learning",
+                                       "lsgan-effectiveness", "one-shot-generative-domain-adaptation", "retinaface")} == {
+        "edt-low-level-transformer": 2023, "sdssl": 2023, "pretraining-lifelong-learning": 2023,
+        "lsgan-effectiveness": 2019, "one-shot-generative-domain-adaptation": 2023, "retinaface": 2020}
+    # RetinaFace at CVPR 2020: its title and authors there (insightface.ai/retinaface, the authors' BibTeX)
+    assert by_id["retinaface"].title == "RetinaFace: Single-Shot Multi-Level Face Localisation in the Wild"
+    assert by_id["retinaface"].authors == ["Jiankang Deng", "Jia Guo", "Evangelos Ververas", "Irene Kotsia",
+                                           "Stefanos Zafeiriou"]
     edt = by_id["edt-low-level-transformer"]
     assert edt.title == "On Efficient Transformer-Based Image Pre-training for Low-Level Vision"
     assert edt.authors == ["Wenbo Li", "Xin Lu", "Shengju Qian", "Jiangbo Lu"] and edt.arxiv_version == "v1"
