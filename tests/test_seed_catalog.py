@@ -299,17 +299,22 @@ def test_venues_filled_from_the_venues_own_pages(catalog) -> None:
     edt: ijcai.org/proceedings/2023/121 (its title and four authors); sdssl: the official README
     (github.com/hagiss/SDSSL, "[WACV 2023]"); pretraining-lifelong-learning: jmlr.org/papers/v24/22-0496;
     lsgan-effectiveness: IEEE TPAMI 41(12):2947-2960, Dec 2019 (scholars.cityu.edu.hk);
-    one-shot-generative-domain-adaptation: ICCV 2023 (paperswithcode's proceedings links)."""
+    one-shot-generative-domain-adaptation: ICCV 2023 (paperswithcode's proceedings links);
+    transgan-nuts-and-bolts: the authors' arXiv comment (2110.13107v3, "CVPR2023 Workshop AI4CC")."""
     by_id = catalog.by_id()
     assert {i: by_id[i].venue for i in ("edt-low-level-transformer", "sdssl", "pretraining-lifelong-learning",
-                                        "lsgan-effectiveness", "one-shot-generative-domain-adaptation")} == {
+                                        "lsgan-effectiveness", "one-shot-generative-domain-adaptation",
+                                        "transgan-nuts-and-bolts")} == {
         "edt-low-level-transformer": "IJCAI 2023", "sdssl": "WACV 2023", "pretraining-lifelong-learning": "JMLR 2023",
-        "lsgan-effectiveness": "TPAMI 2019", "one-shot-generative-domain-adaptation": "ICCV 2023"}
+        "lsgan-effectiveness": "TPAMI 2019", "one-shot-generative-domain-adaptation": "ICCV 2023",
+        "transgan-nuts-and-bolts": "CVPR Workshops 2023"}
     # the year is the venue's, as for every other entry with a venue
     assert {i: by_id[i].year for i in ("edt-low-level-transformer", "sdssl", "pretraining-lifelong-learning",
-                                       "lsgan-effectiveness", "one-shot-generative-domain-adaptation", "retinaface")} == {
+                                       "lsgan-effectiveness", "one-shot-generative-domain-adaptation", "retinaface",
+                                       "transgan-nuts-and-bolts")} == {
         "edt-low-level-transformer": 2023, "sdssl": 2023, "pretraining-lifelong-learning": 2023,
-        "lsgan-effectiveness": 2019, "one-shot-generative-domain-adaptation": 2023, "retinaface": 2020}
+        "lsgan-effectiveness": 2019, "one-shot-generative-domain-adaptation": 2023, "retinaface": 2020,
+        "transgan-nuts-and-bolts": 2023}
     # RetinaFace at CVPR 2020: its title and authors there (insightface.ai/retinaface, the authors' BibTeX)
     assert by_id["retinaface"].title == "RetinaFace: Single-Shot Multi-Level Face Localisation in the Wild"
     assert by_id["retinaface"].authors == ["Jiankang Deng", "Jia Guo", "Evangelos Ververas", "Irene Kotsia",
