@@ -34,6 +34,7 @@ def read_catalog(path: str | Path) -> Catalog:
         text = yamlsafe.decode(data)
     except yamlsafe.YamlSyntaxError as exc:
         raise CatalogError([f"{path}:{exc.line}: {exc.message}"]) from None
+    del data  # the bytes are not needed while the text is parsed (a large catalog: hundreds of MB)
     return catalog_from_text(text, path)
 
 
