@@ -10,9 +10,10 @@ import sys
 
 import pytest
 import yaml
+from conftest import GOOD_ENTRY, HEADER
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from paperkb.catalog import markers, yamlsafe
+from paperkb.catalog import catalog_from_text, markers, read_catalog, yamlsafe
 
 DOCUMENTS = [
     "a: 1\nb: -2\nc: +3\nd: 0\n",
@@ -193,3 +194,21 @@ def test_the_only_non_ascii_letters_ignorecase_matches_with_ascii_ones_are_scree
     letter = re.compile("[a-z]", re.I)
     folding = {c for c in map(chr, range(128, sys.maxunicode + 1)) if letter.fullmatch(c)}
     assert folding == set(markers._FOLDS_TO_ASCII)
+
+
+@pytest.mark.parametrize("as_bytes", [True, False])
+def test_a_refused_character_after_chinese_text_names_its_own_line(as_bytes):
+    text = "a: 生成对抗网络生成对抗网络\nb: 风格迁移\nc: x\x07\nd: y\n"  # libyaml counts bytes, not characters
+    with pytest.raises(yamlsafe.YamlSyntaxError) as caught:
+        yamlsafe.parse_checked(text.encode("utf-8") if as_bytes else text)
+    assert caught.value.line == 3 and "U+0007" in caught.value.message
+
+
+def test_read_catalog_gives_the_same_catalog_as_its_text(tmp_path):
+    text = HEADER + GOOD_ENTRY.replace("status: read", "status: read\n    status: unread")
+    path = tmp_path / "catalog.yaml"
+    path.write_text(text, encoding="utf-8")
+    from_file, from_text = read_catalog(path), catalog_from_text(text, path)
+    assert from_file.data == from_text.data
+    assert from_file.duplicate_keys == from_text.duplicate_keys != []
+    assert [e.line for e in from_file.entries] == [e.line for e in from_text.entries]

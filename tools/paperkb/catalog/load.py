@@ -31,11 +31,14 @@ def read_catalog(path: str | Path) -> Catalog:
     except OSError as exc:
         raise CatalogError([f"{path}: cannot read catalog: {exc.strerror or exc}"]) from None
     try:
-        text = yamlsafe.decode(data)
+        yamlsafe.decode(data)  # UTF-8, or the line of the first bad byte
     except yamlsafe.YamlSyntaxError as exc:
         raise CatalogError([f"{path}:{exc.line}: {exc.message}"]) from None
-    del data  # the bytes are not needed while the text is parsed (a large catalog: hundreds of MB)
-    return catalog_from_text(text, path)
+    # The checked bytes go to libyaml as they are: a large catalog's text as a str
+    # (two bytes a character once it holds Chinese) and libyaml's UTF-8 copy of it
+    # would each be about as large as the file.
+    with yamlsafe.paused_gc():
+        return _catalog_from_text(data, path)
 
 
 def catalog_from_text(text: str, path: str | Path = "catalog.yaml") -> Catalog:
@@ -44,7 +47,7 @@ def catalog_from_text(text: str, path: str | Path = "catalog.yaml") -> Catalog:
         return _catalog_from_text(text, path)
 
 
-def _catalog_from_text(text: str, path: Path) -> Catalog:
+def _catalog_from_text(text: str | bytes, path: Path) -> Catalog:
     try:
         data, node, duplicates = yamlsafe.parse_checked(text)
     except yamlsafe.YamlSyntaxError as exc:

@@ -92,17 +92,20 @@ def parse(text: str) -> tuple[object, Node | None]:
     return data, node
 
 
-def parse_checked(text: str) -> tuple[object, Node | None, list[DuplicateKey]]:
+def parse_checked(text: str | bytes) -> tuple[object, Node | None, list[DuplicateKey]]:
     """Parse one YAML document; return ``(data, root node, duplicate keys)``.
 
     The node tree is checked (aliases, nesting, duplicate keys) before the data is
     constructed from it; :class:`YamlSyntaxError` names the line of a problem.
+    ``text`` may be the UTF-8 bytes (already checked by :func:`decode`): libyaml
+    reads them as they are, where a str is first copied into UTF-8.
     """
     loader = _Loader(text)
     try:
         with paused_gc():
             node = loader.get_single_node()
-            built = construct_plain(loader, node, may_alias="&" in text) if node is not None else None
+            may_alias = (b"&" if isinstance(text, bytes) else "&") in text  # type: ignore[operator]
+            built = construct_plain(loader, node, may_alias=may_alias) if node is not None else None
             if built is not None:
                 data, duplicates = built
             else:
@@ -114,7 +117,9 @@ def parse_checked(text: str) -> tuple[object, Node | None, list[DuplicateKey]]:
         problem = exc.problem or exc.context or "invalid YAML"
         raise YamlSyntaxError(line, f"YAML syntax error: {problem}") from None
     except yaml.reader.ReaderError as exc:  # a character YAML refuses: a line, not an offset
-        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else 1
+        # libyaml's offset counts the bytes of the UTF-8 text, whatever it was given
+        raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+        line = raw.count(b"\n", 0, exc.position) + 1 if isinstance(exc.position, int) else 1
         char = exc.character if isinstance(exc.character, int) else ord(exc.character or "?")
         raise YamlSyntaxError(line, f"YAML error: character U+{char:04X} is not allowed ({exc.reason})") from None
     except yaml.YAMLError as exc:
