@@ -212,3 +212,16 @@ def test_read_catalog_gives_the_same_catalog_as_its_text(tmp_path):
     assert from_file.data == from_text.data
     assert from_file.duplicate_keys == from_text.duplicate_keys != []
     assert [e.line for e in from_file.entries] == [e.line for e in from_text.entries]
+
+
+PLAIN = ["yes", "No", "~", "null", "", "0x10", "1_000", "-7", "1.5", ".nan", "2026-01-01", "=", "<<", "true", "a"]
+
+
+def test_remembered_plain_scalar_tags_are_the_resolvers_tags():
+    text = "".join(f"- {s}\n" if s else "- \n" for s in PLAIN)
+    expected = yaml.compose(text, Loader=yaml.SafeLoader)  # PyYAML's own resolver, nothing remembered
+    for _ in range(2):  # the second parse reads the remembered tags
+        loader = yamlsafe._Loader(text)
+        node = loader.get_single_node()
+        loader.dispose()
+        assert [n.tag for n in node.value] == [n.tag for n in expected.value]

@@ -43,7 +43,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
             tag = self._plain_tags.get(value)  # type: ignore[arg-type]
             if tag is None:
                 tag = super().resolve(kind, value, implicit)
-                if len(self._plain_tags) < _MAX_MEMO:
+                if len(value) <= 64 and len(self._plain_tags) < _MAX_MEMO:  # type: ignore[arg-type]
                     self._plain_tags[value] = tag  # type: ignore[index]
             return tag
         return super().resolve(kind, value, implicit)
@@ -58,7 +58,7 @@ MERGE_TAG = "tag:yaml.org,2002:merge"
 MAX_DEPTH = 64  # a catalog nests 5 levels deep (catalog, entries, entry, notes, text)
 MAX_ALIASES = 10_000  # references to an already composed node
 MAX_EXTRA_NODES = 100_000  # nodes aliases may add beyond those written in the file
-_MAX_MEMO = 100_000  # distinct plain scalars whose tag is remembered
+_MAX_MEMO = 100_000  # distinct plain scalars (of at most 64 characters) whose tag is remembered
 
 
 def _construct_int(loader: yaml.BaseLoader, node: ScalarNode) -> int | str:
