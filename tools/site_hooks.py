@@ -24,7 +24,13 @@ from paperkb.sitegen import build_site, generate_pages, site_nav  # noqa: E402
 from paperkb.sitegen.assets import MissingAssets, vendored_files  # noqa: E402
 from paperkb.sitegen.blocks import restore  # noqa: E402
 from paperkb.sitegen.home import COUNTS_MARKER  # noqa: E402
-from paperkb.sitegen.pages import MUTATION_DIR, SEARCH_BENCH, notebook_links, render_counts  # noqa: E402
+from paperkb.sitegen.pages import (  # noqa: E402
+    MUTATION_DIR,
+    SEARCH_BENCH,
+    SITE_BENCH,
+    notebook_links,
+    render_counts,
+)
 from paperkb.sitesearch import build_search_index  # noqa: E402
 from paperkb.sitesearch.build import SearchBuildError  # noqa: E402
 
@@ -47,8 +53,9 @@ def on_config(config):
     _state["site"] = build_site(catalog, root)
     _state["notebooks"] = site_notebooks(root)
     _state["site"].notebooks.update(notebook_links(_state["notebooks"]))
+    benchmarks = (root / SEARCH_BENCH).is_file() or (root / SITE_BENCH).is_file()
     config["nav"] = site_nav(
-        catalog, mutation=any((root / MUTATION_DIR).glob("*.json")), benchmarks=(root / SEARCH_BENCH).is_file(),
+        catalog, mutation=any((root / MUTATION_DIR).glob("*.json")), benchmarks=benchmarks,
         notebooks=_state["notebooks"],
     )
     return config

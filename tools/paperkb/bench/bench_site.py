@@ -1,8 +1,9 @@
 """The site build at 1,000 entries against building the same pages as plain markdown.
 
-Both builds run ``mkdocs build`` with the same theme, markdown extensions, plugins, nav
-and static files on the same synthetic catalog (committed to a scratch git repository,
-so the dates come from ``git blame`` as on the real site). The baseline's pages are
+Both builds run ``mkdocs build`` with the same theme, markdown extensions, plugins (less
+mkdocs-jupyter in the baseline, see ``_config``), nav and static files on the same
+synthetic catalog (committed to a scratch git repository, so the dates come from
+``git blame`` as on the real site). The baseline's pages are
 written beforehand, outside the timing, as the plain markdown an author would write for
 the same content: every entry page (header, notes in language tabs, reference
 implementation, related entries, citation, metadata table), the library and tricks
@@ -166,6 +167,10 @@ def _config(base: Path, docs: Path, hook: bool, catalog: Catalog) -> Path:
         config["hooks"] = [str(paths.REPO_ROOT / "tools" / "site_hooks.py")]
     else:
         config.pop("hooks", None)
+        # mkdocs-jupyter has no notebook to render in either build (notebooks are off), but
+        # it reads every markdown file on disk with jupytext to look for one: the baseline's
+        # 1,000 files would pay for that and ours (generated, not on disk) would not.
+        config["plugins"] = [p for p in config["plugins"] if not (isinstance(p, dict) and "mkdocs-jupyter" in p)]
         config["nav"] = site_nav(  # the hook sets the same
             catalog, mutation=(docs / "mutation.md").is_file(), benchmarks=(docs / "benchmarks.md").is_file()
         )

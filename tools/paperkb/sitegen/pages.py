@@ -39,6 +39,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 GPU_RESULTS = "refimpl/gpu_smoke_results.json"
 MUTATION_DIR = "refimpl/mutation"
 SEARCH_BENCH = "docs/data/search-bench.json"
+SITE_BENCH = "docs/data/site-bench.json"
 SOURCES_DIR = "tests/fixtures/seeds"  # the note files entries were imported from
 LINK_LABELS = {"arxiv": "arXiv", "pdf": "PDF", "code": "Code", "project": "Project", "video": "Video", "url": "Link"}
 LANGS = (("en", "English"), ("zh", "中文"))
@@ -426,6 +427,9 @@ def generate_pages(catalog: Catalog, repo_root: Path | None = None, site: Site |
     pages.append(SitePage("dashboard.md", "Reading dashboard", render_dashboard(site)))
     pages.append(SitePage("gpu-smoke.md", "GPU smoke results", render_gpu_smoke(repo_root / GPU_RESULTS)))
     benchmarks = render_benchmarks(repo_root / SEARCH_BENCH)
+    site_bench = render_site_bench(repo_root / SITE_BENCH)
+    if site_bench is not None:
+        benchmarks = (benchmarks or "---\ntitle: Benchmarks\n---\n\n# Benchmarks\n") + "\n" + site_bench
     if benchmarks is not None:
         pages.append(SitePage("benchmarks.md", "Benchmarks", benchmarks))
     mutation = render_mutation(repo_root / MUTATION_DIR)
@@ -514,6 +518,42 @@ def render_benchmarks(results_file: Path) -> str | None:
         for r in data["rows"] if isinstance(r, dict)
     ]
     return _env().get_template("benchmarks.md.j2").render(data=data, rows=rows, source=SEARCH_BENCH)
+
+
+def render_site_bench(results_file: Path) -> str | None:
+    """The recorded site-build benchmark (``make bench ONLY=site``), or None when there is none."""
+    try:
+        data = json.loads(results_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("plain_s"), int | float) or not data["plain_s"]:
+        return None
+
+    def seconds(key: str) -> str:
+        value = data.get(key)
+        return f"{value:.1f} s" if isinstance(value, int | float) else "—"
+
+    def ratio(key: str) -> str:
+        value = data.get(key)
+        return f"{value / data['plain_s']:.2f}×" if isinstance(value, int | float) else "—"
+
+    index, warm = data.get("index_s"), data.get("warm_s")
+    share = f"{100 * index / warm:.0f}% of the warm build" if isinstance(index, int | float) and warm else "—"
+    pages = data.get("pages", "")
+    rows = [
+        {"name": "Plain markdown pages (baseline)", "pages": data.get("plain_pages", ""), "time": seconds("plain_s"),
+         "ratio": "1.00×"},
+        {"name": "Site, warm cache", "pages": pages, "time": seconds("warm_s"), "ratio": ratio("warm_s")},
+        {"name": "Site, cold cache", "pages": pages, "time": seconds("cold_s"), "ratio": ratio("cold_s")},
+        {"name": "Search index, after the build", "pages": "", "time": seconds("index_s"), "ratio": share},
+    ]
+    loads = data.get("load_average")
+    load = (
+        "–".join(f"{v:.1f}" for v in loads)
+        if isinstance(loads, list) and all(isinstance(v, int | float) for v in loads)
+        else "?"
+    )
+    return _env().get_template("site_bench.md.j2").render(data=data, rows=rows, load=load, source=SITE_BENCH)
 
 
 def render_mutation(folder: Path) -> str | None:
