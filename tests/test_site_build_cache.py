@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import REPO_ROOT
 from paperkb.bench import bench_site
 from paperkb.bench.synth import write_synthetic_catalog
 from paperkb.catalog import load_catalog
@@ -113,3 +114,17 @@ def test_site_bench_figures_render_with_ratios(tmp_path):
     assert "<td>44.0 s</td><td>1.10×</td>" in page and "<td>60.0 s</td><td>1.50×</td>" in page
     assert "25% of the warm build" in page and "load average 2.0–3.5" in page
     assert "<b>" not in page
+
+
+def test_blame_line_times_match_the_line_porcelain_reading(tmp_path):
+    import subprocess
+
+    from paperkb.sitegen.dates import _line_times
+
+    # Reference: every line's committer-time from --line-porcelain, read independently.
+    out = subprocess.run(["git", "blame", "--line-porcelain", "--", "catalog.yaml"], cwd=REPO_ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    expected = [0] + [int(x.split(" ", 1)[1]) for x in out.splitlines() if x.startswith("committer-time ")]
+    times = _line_times(REPO_ROOT / "catalog.yaml")
+    assert times == expected and len(set(expected[1:])) > 1  # more than one commit in the history
+    assert _line_times(tmp_path / "catalog.yaml") is None  # no git repository there
