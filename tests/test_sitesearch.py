@@ -8,7 +8,7 @@ from pathlib import Path
 
 from paperkb.catalog import load_catalog
 from paperkb.sitesearch.records import entry_record, records, spaced
-from paperkb.sitesearch.vocabulary import vocabulary
+from paperkb.sitesearch.vocabulary import LETTERS, vocabulary, vocabulary_files
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -75,3 +75,15 @@ def test_vocabulary_has_typo_targets_and_chinese_words() -> None:
     assert {"pix2pix", "perceptual", "consistency", "radiance"} <= set(vocab["latin"])
     assert {"判别", "风格", "迁移"} <= set(vocab["zh"])
     assert vocab["latin"] == sorted(vocab["latin"])
+
+
+def test_vocabulary_files_split_latin_words_by_first_letter() -> None:
+    vocab = vocabulary(_catalog())
+    files = vocabulary_files(_catalog())
+    # Every letter has a file, also an empty one: the browser never asks for a missing file.
+    assert set(files) == {"zh.json", *(f"latin-{c}.json" for c in LETTERS)}
+    assert files["zh.json"] == vocab["zh"]
+    for letter in LETTERS:
+        assert all(w.startswith(letter) for w in files[f"latin-{letter}.json"]), letter
+    assert sorted(w for c in LETTERS for w in files[f"latin-{c}.json"]) == vocab["latin"]
+    assert "pix2pix" in files["latin-p.json"]

@@ -12,14 +12,14 @@ from pathlib import Path
 
 from ..catalog import Catalog
 from .records import records
-from .vocabulary import vocabulary
+from .vocabulary import vocabulary_files
 
 # One index for the whole site, English rules (stemming): notes mix both languages, and
 # the Chinese is cut into words before Pagefind sees it (records.spaced). Pagefind's
 # own Chinese mode would cut every English word it does not know into letters.
 LANGUAGE = "en"
 OUTPUT = "pagefind"
-VOCABULARY = "pagefind-vocabulary.json"
+VOCABULARY = "pagefind-vocabulary"
 
 
 class SearchBuildError(RuntimeError):
@@ -68,8 +68,11 @@ def build_search_index(catalog: Catalog, site_dir: Path, repo_root: Path, quiet:
         raise SearchBuildError(f"Pagefind indexed {count} of {len(recs)} entries")
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
-    words = json.dumps(vocabulary(catalog), ensure_ascii=False, separators=(",", ":"))
-    (Path(site_dir) / VOCABULARY).write_text(words, encoding="utf-8")
+    words = Path(site_dir) / VOCABULARY
+    shutil.rmtree(words, ignore_errors=True)
+    words.mkdir(parents=True)
+    for name, listed in vocabulary_files(catalog).items():
+        (words / name).write_text(json.dumps(listed, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     if not quiet:
         print(f"search: indexed {len(recs)} entries in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     return out
