@@ -47,9 +47,9 @@ lint: install
 bench: install
 	$(PY) tools/bench.py $(ONLY)
 
-## make mutate [MODULE=adain]: inject one-line bugs, count how many the tests catch; writes refimpl/mutation/
+## make mutate [MODULE=adain] [JOBS=2]: inject one-line bugs, count how many the tests catch; writes refimpl/mutation/
 mutate: install
-	$(PY) tools/mutate.py $(MODULE)
+	$(PY) tools/mutate.py $(if $(JOBS),-j $(JOBS)) $(MODULE)
 
 ## make gpu-test: the GPU smoke tests (skipped without CUDA)
 gpu-test: install

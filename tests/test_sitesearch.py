@@ -113,3 +113,11 @@ def test_benchmarks_page_shows_corpus_share_steps_and_load(tmp_path) -> None:
     assert "<td>25 %</td>" in page and "<td>81 ms / 140 ms</td>" in page and "<td>2.6</td>" in page
     assert "<i>" not in page and "&lt;i&gt;zipf" in page
     assert "<td>uniform</td>" in page  # rows from before the corpus was recorded
+
+
+def test_notion_sub_pages_are_not_in_the_record() -> None:
+    """The record holds what the page shows as text worth finding: not sub-page paths or titles."""
+    for entry_id, page_id in (("cyclegan", "d62c159362424283a87f650643492498"), ("dcgan", "c591c03863df4b1eb873f3948bb1e263")):
+        html = _record(entry_id)
+        assert page_id not in html and "Paper%20Study" not in html and "Paper Study" not in html
+    assert "(Unsupervised)" not in _record("cyclegan")

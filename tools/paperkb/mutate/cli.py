@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import report
 from .operators import find_mutants
-from .runner import baseline, collect, run_mutants, scratch_copy
+from .runner import collect, dependents, line_map, run_mutants, scratch_copy, warm_up
 
 REPO = Path(__file__).resolve().parents[3]
 SKIP = {"__init__", "registry", "conftest"}
@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="print the mutants and exit")
     parser.add_argument("--timeout-factor", type=float, default=4.0, help="mutant timeout, × the baseline time")
     parser.add_argument(
+        "-j", "--jobs", type=int, default=1, help="mutants tried at once (each in its own process; default 1)"
+    )
+    parser.add_argument(
         "--max", type=int, default=0, help="try only the first N mutants per module (0: all); nothing is recorded"
     )
     args = parser.parse_args(argv)
@@ -56,13 +59,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"refimpl/{module}.py:{m.line}: {m.operator}: {m.mutated_line.strip()}")
         return 0
 
-    # Imported once here so every forked test run starts warm.
-    import pytest  # noqa: F401
-    import torch
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
 
-    torch.set_num_threads(1)
     results = []
     with scratch_copy(REPO) as root:
+        warm_up(root)  # imported once here, so every forked test run starts warm
         for module in modules:
             mutants = find_mutants((root / "refimpl" / f"{module}.py").read_text(encoding="utf-8"))
             if args.max:
@@ -71,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
             if not tests:
                 print(f"{module}: no tests found; skipped", file=sys.stderr)
                 continue
-            code, seconds = baseline(root, tests, timeout=600)
+            closure = dependents(root, module)
+            code, seconds, lines = line_map(root, closure, tests, timeout=900)
             if code != 0:
                 print(f"{module}: its tests fail before any mutation (exit {code}); fix them first", file=sys.stderr)
                 return 1
@@ -82,15 +85,17 @@ def main(argv: list[str] | None = None) -> int:
                 mark = {"killed": ".", "timeout": "T", "survived": "S"}[o.status]
                 print(mark, end="" if i < n else f" {module}: {n} mutants\n", file=sys.stderr, flush=True)
 
-            outcomes = run_mutants(root, f"refimpl/{module}.py", mutants, tests, timeout, progress)
+            outcomes = run_mutants(root, closure, mutants, lines, timeout, args.jobs, progress)
             equivalents = report.load_equivalents(args.out / "equivalent" / f"{module}.yaml")
             result = report.summarise(module, outcomes, equivalents)
             result["seconds"] = round(time.perf_counter() - start, 1)
+            result["jobs"] = args.jobs
             if not args.max:  # a partial run is a quick look, not a result
                 report.write(result, args.out)
             results.append(result)
             for s in result["survivors"]:
-                print(f"  survived refimpl/{module}.py:{s['line']}: - {s['original']}\n"
+                why = "  (no test executes this line)" if s.get("untested") else ""
+                print(f"  survived refimpl/{module}.py:{s['line']}: - {s['original']}{why}\n"
                       f"  {' ' * (len(module) + 19)}+ {s['mutated']}", file=sys.stderr)
     print(report.table(results))
     return 0

@@ -82,6 +82,12 @@ def _is_example_builder(node: ast.AST) -> bool:
     return False
 
 
+INPLACE_LAYERS = {
+    "ReLU", "ReLU6", "LeakyReLU", "ELU", "CELU", "SELU", "SiLU", "Hardtanh", "Hardswish", "Hardsigmoid",
+    "Mish", "Threshold", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout",
+}
+
+
 def _skipped_subtrees(tree: ast.AST) -> set[int]:
     """ids of nodes whose whole subtree is never mutated."""
     skip: set[int] = set()
@@ -112,6 +118,22 @@ def _skipped_subtrees(tree: ast.AST) -> set[int]:
             mark(node)  # f-strings are messages
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in {"print", "warn"}:
             mark(node)
+        if isinstance(node, ast.Call):
+            # ``inplace`` is a memory hint: flipping it never changes a value, so every such
+            # mutant would be equivalent. It is passed by keyword, or as the only boolean
+            # positional argument of torch's activation and dropout layers.
+            for kw in node.keywords:
+                if kw.arg == "inplace":
+                    mark(kw.value)
+                # zip's ``strict`` only turns a length mismatch made elsewhere into an error, like
+                # an assert (which is not mutated either); with equal lengths it changes nothing.
+                if kw.arg == "strict" and getattr(node.func, "id", "") == "zip":
+                    mark(kw.value)
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in INPLACE_LAYERS:
+                for arg in node.args:
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, bool):
+                        mark(arg)
     return skip
 
 

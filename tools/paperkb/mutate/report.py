@@ -32,6 +32,8 @@ def summarise(module: str, outcomes: list[Outcome], equivalents: list[dict[str, 
             continue
         key = (o.mutant.original_line.strip(), o.mutant.mutated_line.strip())
         row = {"line": o.mutant.line, "operator": o.mutant.operator, "original": key[0], "mutated": key[1]}
+        if o.tests_run == 0:
+            row["untested"] = True  # no test executes the line, so nothing ran
         if key in keys:
             equivalent.append({**row, "reason": keys[key]})
         else:

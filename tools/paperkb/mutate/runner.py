@@ -1,18 +1,29 @@
 """Run a module's tests against each of its mutants, in a scratch copy of the repository.
 
 The repository's ``refimpl/`` and ``pyproject.toml`` are copied once into a temporary
-folder; each mutant is written over its module there and the module's own tests run in a
-forked child of a process that has already imported torch and pytest (start-up is most
-of a small test run's time). The child never shares imported ``refimpl`` modules with
-the parent, so each run imports the mutated file afresh. A child that outlives its
-timeout counts as killed (the mutant made the tests hang), as does one that fails to
-import.
+folder, and a warm parent process imports torch, pytest and every refimpl module from
+there once. Each mutant then runs in a forked child of that parent: the child drops the
+mutated module and every refimpl module that imports it (directly or not) from
+``sys.modules``, executes the mutated source in their place, re-imports the dependents,
+and runs the tests. Nothing is written to disk per mutant, so several children can run
+at once and no stale bytecode can stand in for a mutant.
+
+Which tests run comes from one coverage run of the unmutated tests (``line_map``): a
+mutant is tried against the tests that executed its line, quickest first, and against
+all of them when the line runs at import time (defaults, class bodies, decorators). A
+mutant on a line no test executes survives without running anything: no test can see
+it. A child that outlives its timeout counts as killed (the mutant made the tests
+hang), as does one whose source fails to compile or import.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import importlib
+import importlib.util
 import io
+import json
 import os
 import shutil
 import signal
@@ -20,10 +31,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .operators import Mutant
+
+PACKAGE = "refimpl"
+IMPORT_CONTEXT = "<import>"
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,21 @@ class Outcome:
     mutant: Mutant
     status: str  # "killed", "survived", "timeout"
     seconds: float
+    tests_run: int = -1  # how many tests the mutant was tried against (0: no test executes its line)
+
+
+@dataclass
+class LineMap:
+    """What one coverage run of the unmutated tests found."""
+
+    tests_by_line: dict[int, list[str]]
+    durations: dict[str, float]
+    import_lines: set[int] = field(default_factory=set)
+
+    def tests_for(self, line: int) -> list[str]:
+        """Node ids to try against a mutant of ``line``, quickest first."""
+        chosen = list(self.durations) if line in self.import_lines else self.tests_by_line.get(line, [])
+        return sorted(chosen, key=lambda n: (self.durations.get(n, 0.0), n))
 
 
 @contextlib.contextmanager
@@ -46,33 +75,123 @@ def scratch_copy(repo: Path) -> Iterator[Path]:
         yield root
 
 
-def _pytest_in_child(root: Path, args: list[str], timeout: float) -> tuple[int | None, float]:
-    """Run pytest with ``args`` in a forked child; return (exit code or None on timeout, seconds)."""
-    start = time.perf_counter()
+def warm_up(root: Path) -> None:
+    """Import everything the children share from ``root``, once, in this process."""
+    sys.dont_write_bytecode = True  # a child must never read a bytecode file of another mutant
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the refimpl tests use no third-party plugin
+    os.chdir(root)
+    sys.path[:0] = [str(root), str(root / "tools")]
+    for name in [n for n in sys.modules if n == PACKAGE or n.startswith(PACKAGE + ".")]:
+        del sys.modules[name]
+    import pytest  # noqa: F401
+    import torch
+
+    torch.set_num_threads(1)
+    importlib.import_module(PACKAGE)
+
+
+def _imports_of(path: Path) -> set[str]:
+    """The refimpl sibling modules a module imports (by name, without the package)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level == 1 and not base:
+                found.update(a.name for a in node.names)
+            elif node.level == 1:
+                found.add(base.split(".")[0])
+            elif node.level == 0 and base == PACKAGE:
+                found.update(a.name for a in node.names)
+            elif node.level == 0 and base.startswith(PACKAGE + "."):
+                found.add(base.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith(PACKAGE + "."))
+    return found
+
+
+def dependents(root: Path, module: str) -> list[str]:
+    """``module`` and every refimpl module that imports it, directly or through others."""
+    files = {p.stem: p for p in (root / PACKAGE).glob("*.py") if p.stem != "__init__"}
+    imports = {name: _imports_of(path) & set(files) for name, path in files.items()}
+    closure, changed = {module}, True
+    while changed:
+        changed = False
+        for name, deps in imports.items():
+            if name not in closure and deps & closure:
+                closure.add(name)
+                changed = True
+    return [module, *sorted(closure - {module})]
+
+
+def _reload(root: Path, closure: list[str], source: str | None) -> None:
+    """In a child: replace ``closure[0]`` by ``source`` (or its file) and re-import its dependents."""
+    from refimpl import registry
+
+    package = sys.modules[PACKAGE]
+    dotted = {f"{PACKAGE}.{name}" for name in closure}
+    for name in closure:
+        sys.modules.pop(f"{PACKAGE}.{name}", None)
+        if hasattr(package, name):
+            delattr(package, name)
+    for key in [k for k, spec in registry.EXAMPLES.items() if spec.module in dotted]:
+        del registry.EXAMPLES[key]
+    target = closure[0]
+    path = root / PACKAGE / f"{target}.py"
+    if source is None:
+        importlib.import_module(f"{PACKAGE}.{target}")
+    else:
+        spec = importlib.util.spec_from_file_location(f"{PACKAGE}.{target}", path)
+        assert spec is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        setattr(package, target, module)
+        exec(compile(source, str(path), "exec"), module.__dict__)  # noqa: S102 - the mutant under test
+    for name in closure[1:]:
+        importlib.import_module(f"{PACKAGE}.{name}")
+
+
+# Per child, pytest's own start-up is most of the cost: third-party plugins (hypothesis'
+# import alone is ~1 s), assertion rewriting and the unraisable-exception plugin's forced
+# garbage collections are left out; only pass/fail matters here, not the messages.
+FAST = [
+    "-p", "no:cacheprovider", "-p", "no:unraisableexception", "-p", "no:threadexception",
+    "-p", "no:faulthandler", "--assert=plain", "--no-header", "-q",
+]
+
+
+def _pytest_args(args: list[str]) -> list[str]:
+    return ["-x", *FAST, *args]
+
+
+def _start_child(root: Path, closure: list[str], source: str, args: list[str]) -> int:
     pid = os.fork()
-    if pid == 0:  # child
+    if pid == 0:
+        code = 99
         try:
-            os.chdir(root)
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
-            sys.path[:0] = [str(root), str(root / "tools")]
+            _reload(root, closure, source)
             import pytest
 
-            code = pytest.main(["-x", "-q", "-p", "no:cacheprovider", "--no-header", "-p", "no:randomly", *args])
-            os._exit(int(code))
-        except BaseException:  # noqa: BLE001 - any failure in the child is a failed run
-            os._exit(99)
-    deadline = start + timeout
+            code = int(pytest.main(_pytest_args(args)))
+        except BaseException:  # noqa: BLE001 - a mutant that fails to compile or import is caught
+            code = 99
+        finally:
+            os._exit(code)
+    return pid
+
+
+def _wait(pid: int, deadline: float) -> int | None:
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
-            return os.waitstatus_to_exitcode(status), time.perf_counter() - start
+            return os.waitstatus_to_exitcode(status)
         if time.perf_counter() > deadline:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            return None, time.perf_counter() - start
-        time.sleep(0.02)
+            return None
+        time.sleep(0.01)
 
 
 def collect(root: Path, args: list[str]) -> list[str]:
@@ -81,8 +200,6 @@ def collect(root: Path, args: list[str]) -> list[str]:
     pid = os.fork()
     if pid == 0:
         try:
-            os.chdir(root)
-            sys.path[:0] = [str(root), str(root / "tools")]
             import pytest
 
             buf = io.StringIO()
@@ -97,32 +214,130 @@ def collect(root: Path, args: list[str]) -> list[str]:
     return [line.strip() for line in text.splitlines() if "::" in line]
 
 
+class _Contexts:
+    """A pytest plugin that labels coverage by test and times each test."""
+
+    def __init__(self, cov: object) -> None:
+        self.cov = cov
+        self.durations: dict[str, float] = {}
+
+    def pytest_runtest_setup(self, item: object) -> None:
+        # From setup on, so fixtures that call the module count for the test that uses them.
+        self.cov.switch_context(item.nodeid)  # type: ignore[attr-defined]
+
+    def pytest_runtest_logreport(self, report: object) -> None:
+        if report.when == "call" and report.passed:  # type: ignore[attr-defined]
+            self.durations[report.nodeid] = report.duration  # type: ignore[attr-defined]
+
+
+def line_map(root: Path, closure: list[str], args: list[str], timeout: float) -> tuple[int | None, float, LineMap]:
+    """The unmutated tests under coverage: (exit code or None on timeout, seconds, line map)."""
+    out = root / ".linemap.json"
+    out.unlink(missing_ok=True)
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        code = 99
+        try:
+            import coverage
+            import pytest
+
+            target = str(root / PACKAGE / f"{closure[0]}.py")
+            cov = coverage.Coverage(data_file=None, include=[target], branch=False)
+            cov.start()
+            cov.switch_context(IMPORT_CONTEXT)
+            _reload(root, closure, None)
+            plugin = _Contexts(cov)
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                code = int(pytest.main([*FAST, *args], plugins=[plugin]))
+            cov.stop()
+            data = cov.get_data()
+            by_line: dict[int, list[str]] = {}
+            for line, contexts in data.contexts_by_lineno(target).items():
+                by_line[line] = sorted(c for c in contexts if c)
+            out.write_text(json.dumps({"by_line": by_line, "durations": plugin.durations}), encoding="utf-8")
+        except BaseException:  # noqa: BLE001
+            code = 99
+        finally:
+            os._exit(code)
+    code = _wait(pid, start + timeout)
+    seconds = time.perf_counter() - start
+    raw = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {"by_line": {}, "durations": {}}
+    durations = {k: float(v) for k, v in raw["durations"].items()}
+    by_line, import_lines = {}, set()
+    for key, contexts in raw["by_line"].items():
+        tests = [c for c in contexts if c in durations]
+        if IMPORT_CONTEXT in contexts:
+            import_lines.add(int(key))
+        if tests:
+            by_line[int(key)] = tests
+    return code, seconds, LineMap(by_line, durations, import_lines)
+
+
 def run_mutants(
     root: Path,
-    module_file: str,
+    closure: list[str],
     mutants: list[Mutant],
-    test_args: list[str],
+    lines: LineMap,
     timeout: float,
+    jobs: int = 1,
     progress: Callable[[int, int, Outcome], None] | None = None,
+    retry_factor: float = 3.0,
 ) -> list[Outcome]:
-    """Each mutant written over ``module_file`` in ``root``, the tests run, the file restored."""
-    path = root / module_file
-    original = path.read_text(encoding="utf-8")
-    outcomes: list[Outcome] = []
-    try:
-        for i, mutant in enumerate(mutants, 1):
-            path.write_text(mutant.apply(original), encoding="utf-8")
-            code, seconds = _pytest_in_child(root, test_args, timeout)
-            status = "timeout" if code is None else ("survived" if code == 0 else "killed")
-            outcome = Outcome(mutant, status, seconds)
-            outcomes.append(outcome)
-            if progress:
-                progress(i, len(mutants), outcome)
-    finally:
-        path.write_text(original, encoding="utf-8")
+    """Each mutant of ``closure[0]`` tried in a forked child, up to ``jobs`` at a time, in order.
+
+    A mutant that times out is tried once more, alone, with ``retry_factor`` times the
+    timeout: on a busy machine a slow run is not yet a hang, and a timeout counts as killed.
+    """
+    original = (root / PACKAGE / f"{closure[0]}.py").read_text(encoding="utf-8")
+    results = _run_batch(root, closure, original, list(enumerate(mutants)), lines, timeout, jobs)
+    again = [(i, mutants[i]) for i, o in results.items() if o.status == "timeout"]
+    if again:
+        results.update(_run_batch(root, closure, original, again, lines, timeout * retry_factor, 1))
+    outcomes = [results[i] for i in range(len(mutants))]
+    if progress:
+        for i, outcome in enumerate(outcomes, 1):
+            progress(i, len(mutants), outcome)
     return outcomes
 
 
-def baseline(root: Path, test_args: list[str], timeout: float) -> tuple[int | None, float]:
-    """The unmutated tests: they must pass, and their time sets the mutants' timeout."""
-    return _pytest_in_child(root, test_args, timeout)
+def _run_batch(
+    root: Path,
+    closure: list[str],
+    original: str,
+    items: list[tuple[int, Mutant]],
+    lines: LineMap,
+    timeout: float,
+    jobs: int,
+) -> dict[int, Outcome]:
+    results: dict[int, Outcome] = {}
+    running: dict[int, tuple[int, float, int]] = {}  # pid -> (index, start, tests)
+    pending = list(items)
+    mutants = dict(items)
+    while pending or running:
+        while pending and len(running) < max(1, jobs):
+            index, mutant = pending.pop(0)
+            tests = lines.tests_for(mutant.line)
+            if not tests:
+                results[index] = Outcome(mutant, "survived", 0.0, 0)
+                continue
+            pid = _start_child(root, closure, mutant.apply(original), tests)
+            running[pid] = (index, time.perf_counter(), len(tests))
+        if not running:
+            continue
+        now = time.perf_counter()
+        for pid, (index, started, n) in list(running.items()):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                code = os.waitstatus_to_exitcode(status)
+                verdict = "survived" if code == 0 else "killed"
+            elif now - started > timeout:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                verdict = "timeout"
+            else:
+                continue
+            del running[pid]
+            results[index] = Outcome(mutants[index], verdict, time.perf_counter() - started, n)
+        time.sleep(0.01)
+    return results
