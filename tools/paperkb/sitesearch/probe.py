@@ -28,6 +28,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PREFIX = "/paperkb/"
+# A query's limit: the first one compiles Pagefind's WebAssembly, which can take many
+# seconds on a loaded 2-core machine.
+QUERY_TIMEOUT_MS = 60_000
 
 
 class _SubPathHandler(http.server.SimpleHTTPRequestHandler):
@@ -79,6 +82,7 @@ class SearchPage:
         start = time.perf_counter()
         self.page.goto(self.base + path)
         self.page.click(".pkb-search__open")
+        self.wait_ready()
         self.opened = True
         return time.perf_counter() - start
 
@@ -95,11 +99,11 @@ class SearchPage:
 
     def wait_shown(self) -> None:
         """Until the first results (or "no results") of the last query are on screen."""
-        self.page.wait_for_selector("html[data-pkb-search]", state="attached", timeout=20000)
+        self.page.wait_for_selector("html[data-pkb-search]", state="attached", timeout=QUERY_TIMEOUT_MS)
 
     def wait_done(self) -> None:
         """Until the last query's whole list is shown, partial matches included."""
-        self.page.wait_for_selector("html[data-pkb-search='done']", state="attached", timeout=20000)
+        self.page.wait_for_selector("html[data-pkb-search='done']", state="attached", timeout=QUERY_TIMEOUT_MS)
 
     def hrefs(self) -> list[str]:
         hrefs = self.page.eval_on_selector_all(".pkb-search__link", "els => els.map(e => e.getAttribute('href'))")
