@@ -491,7 +491,8 @@ def render_benchmarks(results_file: Path) -> str | None:
             "complete": fmt(r.get("complete_median_ms"), "ms"), "complete_p95": fmt(r.get("complete_p95_ms"), "ms"),
             "share": fmt(100 * r["index_share"], "%") if isinstance(r.get("index_share"), int | float) else "—",
             "steps": ", ".join(
-                f"{label} {r[key]:.1f} s" for key, label in (("records_s", "records"), ("pagefind_s", "Pagefind"))
+                f"{label} {r[key]:.1f} s"
+                for key, label in (("records_s", "records"), ("pagefind_s", "Pagefind"), ("words_s", "word lists"))
                 if isinstance(r.get(key), int | float)
             ),
         }
