@@ -334,7 +334,14 @@
     try {
       while (pending) {
         pending = false;
-        await run();
+        try {
+          await run();
+        } catch (error) {
+          // Reported, and the box stays usable: the next query runs as usual.
+          console.error("search failed:", error);
+          note.textContent = "Search failed; try again.";
+          state("done");
+        }
       }
     } finally {
       busy = false;

@@ -28,9 +28,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PREFIX = "/paperkb/"
-# A query's limit: the first one compiles Pagefind's WebAssembly, which can take many
-# seconds on a loaded 2-core machine.
+# A query's limit. The first query on a page also fetches and compiles Pagefind's
+# WebAssembly and its metadata, which a loaded 2-core machine can take a minute over.
 QUERY_TIMEOUT_MS = 60_000
+FIRST_QUERY_TIMEOUT_MS = 180_000
 
 
 class _SubPathHandler(http.server.SimpleHTTPRequestHandler):
@@ -76,11 +77,13 @@ class SearchPage:
     sent: list[tuple[str, int]]
     errors: list[str] = field(default_factory=list)
     opened: bool = False
+    queried: bool = False  # a query has finished since the page was loaded
 
     def open(self, path: str = "") -> float:
         """Load a page and open the search box; returns seconds until the box is ready."""
         start = time.perf_counter()
         self.page.goto(self.base + path)
+        self.queried = False
         self.page.click(".pkb-search__open")
         self.wait_ready()
         self.opened = True
@@ -99,11 +102,15 @@ class SearchPage:
 
     def wait_shown(self) -> None:
         """Until the first results (or "no results") of the last query are on screen."""
-        self.page.wait_for_selector("html[data-pkb-search]", state="attached", timeout=QUERY_TIMEOUT_MS)
+        self.page.wait_for_selector("html[data-pkb-search]", state="attached", timeout=self._timeout_ms())
 
     def wait_done(self) -> None:
         """Until the last query's whole list is shown, partial matches included."""
-        self.page.wait_for_selector("html[data-pkb-search='done']", state="attached", timeout=QUERY_TIMEOUT_MS)
+        self.page.wait_for_selector("html[data-pkb-search='done']", state="attached", timeout=self._timeout_ms())
+        self.queried = True
+
+    def _timeout_ms(self) -> int:
+        return QUERY_TIMEOUT_MS if self.queried else FIRST_QUERY_TIMEOUT_MS
 
     def hrefs(self) -> list[str]:
         hrefs = self.page.eval_on_selector_all(".pkb-search__link", "els => els.map(e => e.getAttribute('href'))")
