@@ -88,8 +88,18 @@ def score(ranked: dict[str, list[str]]) -> tuple[float, float, list[str]]:
         top = ranked.get(text, [])
         found = expected & set(top[:5])
         recall += len(found) / len(expected)
-        rank = next((i for i, entry in enumerate(top, 1) if entry in expected), None)
+        rank = first_rank(top, expected)
         mrr += 1 / rank if rank else 0.0
         if found != expected:
             misses.append(f"{text!r}: missing {sorted(expected - found)} in {top[:5]}")
     return recall / len(queries), mrr / len(queries), misses
+
+
+def first_rank(top: list[str], expected: set[str]) -> int | None:
+    """1-based rank of the first expected entry in ``top``, or None."""
+    return next((i for i, entry in enumerate(top, 1) if entry in expected), None)
+
+
+def ranks(*runs: dict[str, list[str]]) -> list[tuple]:
+    """``(query, rank in each run...)`` for every query, to compare engines query by query."""
+    return [(text, *(first_rank(run.get(text, []), expected) for run in runs)) for text, expected in everything()]

@@ -7,8 +7,8 @@ import functools
 from pathlib import Path
 
 from paperkb.catalog import load_catalog
-from paperkb.sitesearch.records import entry_record, records, spaced
-from paperkb.sitesearch.vocabulary import vocabulary
+from paperkb.sitesearch.records import english_stems, entry_record, records, spaced
+from paperkb.sitesearch.vocabulary import LETTERS, vocabulary, vocabulary_files
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -75,6 +75,44 @@ def test_vocabulary_has_typo_targets_and_chinese_words() -> None:
     assert {"pix2pix", "perceptual", "consistency", "radiance"} <= set(vocab["latin"])
     assert {"判别", "风格", "迁移"} <= set(vocab["zh"])
     assert vocab["latin"] == sorted(vocab["latin"])
+
+
+def test_vocabulary_files_split_latin_words_by_first_letter() -> None:
+    vocab = vocabulary(_catalog())
+    files = vocabulary_files(_catalog())
+    # Every letter has a file, also an empty one: the browser never asks for a missing file.
+    assert set(files) == {"zh.json", *(f"latin-{c}.json" for c in LETTERS)}
+    assert files["zh.json"] == vocab["zh"]
+    for letter in LETTERS:
+        assert all(w.startswith(letter) for w in files[f"latin-{letter}.json"]), letter
+    assert sorted(w for c in LETTERS for w in files[f"latin-{c}.json"]) == vocab["latin"]
+    assert "pix2pix" in files["latin-p.json"]
+
+
+def test_english_stems_equal_the_analyzer_on_every_entry() -> None:
+    from paperkb.search import analyzers
+
+    texts = [e.title + "\n" + " ".join(str(v) for v in e.notes.values()) for e in _catalog().entries]
+    texts.append("Pix2Pix's super-resolution, 1703.06868 and AdaIN 风格迁移; the discriminators")
+    for text in texts:
+        assert english_stems(text) == analyzers.query_terms(text), text[:60]
+
+
+def test_benchmarks_page_shows_corpus_share_steps_and_load(tmp_path) -> None:
+    import json
+
+    from paperkb.sitegen.pages import render_benchmarks
+
+    row = {"entries": 1000, "engine": "pagefind", "corpus": "<i>zipf</i>", "build_s": 60.0, "index_s": 12.0,
+           "index_share": 0.25, "records_s": 4.5, "pagefind_s": 7.0, "load_average": 2.56,
+           "complete_median_ms": 81.0, "complete_p95_ms": 140.4}
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps({"rows": [row, {"entries": 10, "engine": "lunr"}]}), encoding="utf-8")
+    page = render_benchmarks(path)
+    assert "<td>12.0 s (records 4.5 s, Pagefind 7.0 s)</td>" in page
+    assert "<td>25 %</td>" in page and "<td>81 ms / 140 ms</td>" in page and "<td>2.6</td>" in page
+    assert "<i>" not in page and "&lt;i&gt;zipf" in page
+    assert "<td>uniform</td>" in page  # rows from before the corpus was recorded
 
 
 def test_notion_sub_pages_are_not_in_the_record() -> None:

@@ -104,29 +104,33 @@ class Segmenter:
 
     # -- jieba's algorithm ---------------------------------------------------
     def _route(self, run: str) -> list[str]:
+        # jieba's DAG and its maximum-probability route, in one backward pass: the
+        # dictionary words starting at each position are met as the route is scored,
+        # not stored first. Scores and ties (the longer word wins) are jieba's.
         freq = self._freq
         n = len(run)
-        dag: list[list[int]] = []
-        for k in range(n):
-            ends = []
+        logtotal = self._logtotal
+        score = [0.0] * (n + 1)
+        end = [0] * (n + 1)
+        for k in range(n - 1, -1, -1):
+            best, best_end = None, k
             i = k
             frag = run[k]
             while i < n and frag in freq:
-                if freq[frag]:
-                    ends.append(i)
+                count = freq[frag]
+                if count:
+                    value = log(count) - logtotal + score[i + 1]
+                    if best is None or value >= best:
+                        best, best_end = value, i
                 i += 1
                 frag = run[k : i + 1]
-            dag.append(ends or [k])
-        logtotal = self._logtotal
-        best: list[tuple[float, int]] = [(0.0, 0)] * (n + 1)
-        for idx in range(n - 1, -1, -1):
-            best[idx] = max(
-                (log(freq.get(run[idx : x + 1]) or 1) - logtotal + best[x + 1][0], x) for x in dag[idx]
-            )
+            if best is None:  # no dictionary word starts here: the character alone
+                best = log(freq.get(run[k]) or 1) - logtotal + score[k + 1]
+            score[k], end[k] = best, best_end
         words = []
         x = 0
         while x < n:
-            y = best[x][1] + 1
+            y = end[x] + 1
             words.append(run[x:y])
             x = y
         return words

@@ -519,6 +519,14 @@ def render_benchmarks(results_file: Path) -> str | None:
             "further_kb": fmt(r.get("further_query_kb_median"), "KB", 1),
             "median": fmt(r.get("query_median_ms"), "ms"), "p95": fmt(r.get("query_p95_ms"), "ms"),
             "heap": fmt(r.get("js_heap_mb"), "MB", 1), "rss": fmt(r.get("renderer_rss_mb"), "MB"),
+            "corpus": r.get("corpus", "uniform"), "load": fmt(r.get("load_average"), "", 1).strip(),
+            "complete": fmt(r.get("complete_median_ms"), "ms"), "complete_p95": fmt(r.get("complete_p95_ms"), "ms"),
+            "share": fmt(100 * r["index_share"], "%") if isinstance(r.get("index_share"), int | float) else "—",
+            "steps": ", ".join(
+                f"{label} {r[key]:.1f} s"
+                for key, label in (("records_s", "records"), ("pagefind_s", "Pagefind"), ("words_s", "word lists"))
+                if isinstance(r.get(key), int | float)
+            ),
         }
         for r in data["rows"] if isinstance(r, dict)
     ]

@@ -12,14 +12,14 @@ from pathlib import Path
 
 from ..catalog import Catalog
 from .records import records
-from .vocabulary import vocabulary
+from .vocabulary import vocabulary_files
 
 # One index for the whole site, English rules (stemming): notes mix both languages, and
 # the Chinese is cut into words before Pagefind sees it (records.spaced). Pagefind's
 # own Chinese mode would cut every English word it does not know into letters.
 LANGUAGE = "en"
 OUTPUT = "pagefind"
-VOCABULARY = "pagefind-vocabulary.json"
+VOCABULARY = "pagefind-vocabulary"
 
 
 class SearchBuildError(RuntimeError):
@@ -39,8 +39,15 @@ async def _index(source: Path, out: Path) -> int:
     return int(added.get("page_count", 0))
 
 
-def build_search_index(catalog: Catalog, site_dir: Path, repo_root: Path, quiet: bool = False) -> Path:
-    """Index every entry of ``catalog`` into ``site_dir/pagefind``; returns that folder."""
+def build_search_index(
+    catalog: Catalog, site_dir: Path, repo_root: Path, quiet: bool = False, timings: dict | None = None
+) -> Path:
+    """Index every entry of ``catalog`` into ``site_dir/pagefind``; returns that folder.
+
+    ``timings``, when given, receives the seconds of each step: ``records`` (the HTML
+    Pagefind reads), ``pagefind`` (writing the records out and indexing them) and
+    ``words`` (the word lists).
+    """
     try:
         import pagefind.index  # noqa: F401
     except ImportError as exc:
@@ -49,6 +56,7 @@ def build_search_index(catalog: Catalog, site_dir: Path, repo_root: Path, quiet:
         ) from exc
     start = time.perf_counter()
     recs = records(catalog, repo_root)
+    steps = {"records": time.perf_counter() - start}
     out = Path(site_dir) / OUTPUT
     # Written beside, then moved into place: a server never sees half an index.
     tmp = Path(site_dir) / f".{OUTPUT}.tmp"
@@ -68,8 +76,16 @@ def build_search_index(catalog: Catalog, site_dir: Path, repo_root: Path, quiet:
         raise SearchBuildError(f"Pagefind indexed {count} of {len(recs)} entries")
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
-    words = json.dumps(vocabulary(catalog), ensure_ascii=False, separators=(",", ":"))
-    (Path(site_dir) / VOCABULARY).write_text(words, encoding="utf-8")
+    steps["pagefind"] = time.perf_counter() - start - steps["records"]
+    words = Path(site_dir) / VOCABULARY
+    shutil.rmtree(words, ignore_errors=True)
+    words.mkdir(parents=True)
+    for name, listed in vocabulary_files(catalog).items():
+        (words / name).write_text(json.dumps(listed, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    steps["words"] = time.perf_counter() - start - steps["records"] - steps["pagefind"]
+    if timings is not None:
+        timings.update(steps)
     if not quiet:
-        print(f"search: indexed {len(recs)} entries in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+        detail = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in steps.items())
+        print(f"search: indexed {len(recs)} entries in {time.perf_counter() - start:.1f} s ({detail})", file=sys.stderr)
     return out

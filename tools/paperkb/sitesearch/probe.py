@@ -28,6 +28,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 PREFIX = "/paperkb/"
+# A query's limit. The first query on a page also fetches and compiles Pagefind's
+# WebAssembly and its metadata, which a loaded 2-core machine can take a minute over.
+QUERY_TIMEOUT_MS = 60_000
+FIRST_QUERY_TIMEOUT_MS = 180_000
 
 
 class _SubPathHandler(http.server.SimpleHTTPRequestHandler):
@@ -73,17 +77,44 @@ class SearchPage:
     sent: list[tuple[str, int]]
     errors: list[str] = field(default_factory=list)
     opened: bool = False
+    queried: bool = False  # a query has finished since the page was loaded
 
     def open(self, path: str = "") -> float:
         """Load a page and open the search box; returns seconds until the box is ready."""
         start = time.perf_counter()
         self.page.goto(self.base + path)
+        self.queried = False
         self.page.click(".pkb-search__open")
-        # The filters are filled once Pagefind has loaded: the box is ready. A loaded
-        # 2-core machine can take a while to compile its WebAssembly the first time.
-        self.page.wait_for_selector(".pkb-search__filter option", state="attached", timeout=90_000)
+        self.wait_ready()
         self.opened = True
         return time.perf_counter() - start
+
+    def wait_ready(self) -> None:
+        """Until Pagefind has loaded. A loaded 2-core machine can take a while to compile
+        its WebAssembly the first time."""
+        self.page.wait_for_selector("html[data-pkb-search-ready]", state="attached", timeout=90_000)
+
+    def type(self, text: str) -> None:
+        """Put ``text`` in the box as one input event, as pasting or a Chinese input method does."""
+        box = self.page.locator(".pkb-search__input")
+        box.fill("")
+        box.fill(text)
+
+    def wait_shown(self) -> None:
+        """Until the first results (or "no results") of the last query are on screen."""
+        self.page.wait_for_selector("html[data-pkb-search]", state="attached", timeout=self._timeout_ms())
+
+    def wait_done(self) -> None:
+        """Until the last query's whole list is shown, partial matches included."""
+        self.page.wait_for_selector("html[data-pkb-search='done']", state="attached", timeout=self._timeout_ms())
+        self.queried = True
+
+    def _timeout_ms(self) -> int:
+        return QUERY_TIMEOUT_MS if self.queried else FIRST_QUERY_TIMEOUT_MS
+
+    def hrefs(self) -> list[str]:
+        hrefs = self.page.eval_on_selector_all(".pkb-search__link", "els => els.map(e => e.getAttribute('href'))")
+        return [h[len(PREFIX):] if h.startswith(PREFIX) else h for h in hrefs]
 
     def query(self, text: str, **filters: str) -> list[str]:
         """Type ``text``; return the result hrefs (site-relative, e.g. ``entries/adain/``)."""
@@ -92,13 +123,9 @@ class SearchPage:
         page = self.page
         for name, value in filters.items():
             page.select_option(f".pkb-search__filter[aria-label='{name.title()}']", value)
-        box = page.locator(".pkb-search__input")
-        box.fill("")
-        box.fill(text)  # fires `input`, as typing or a Chinese input method does
-        page.wait_for_selector("html[data-pkb-search='done']", state="attached", timeout=20000)
-        hrefs = page.eval_on_selector_all(".pkb-search__link", "els => els.map(e => e.getAttribute('href'))")
-        prefix = PREFIX
-        return [h[len(prefix):] if h.startswith(prefix) else h for h in hrefs]
+        self.type(text)
+        self.wait_done()
+        return self.hrefs()
 
     def note(self) -> str:
         return self.page.inner_text(".pkb-search__note")

@@ -1,4 +1,4 @@
-"""The words the browser needs beside the index (``pagefind-vocabulary.json``).
+"""The words the browser needs beside the index (``pagefind-vocabulary/``).
 
 Chinese: the words the index holds, so the search box can cut a Chinese query into
 them (longest match first) the way the records were cut.
@@ -9,8 +9,12 @@ known word's prefix and finds (almost) nothing, the search box looks up the clos
 word in this list (edit distance, in the browser) and searches that too, saying so.
 The list holds every word of titles, authors, tags, glossary terms and refimpl
 symbols, then the words of the notes by the number of entries that use them, up to
-``LIMIT`` words: a typo of a word that only one note out of thousands uses is rare,
-and the list is fetched only after such a miss.
+``LIMIT`` words: a typo of a word that only one note out of thousands uses is rare.
+
+The files are split so that a query fetches only what it needs (at 10,000 entries
+the whole list is a few hundred KB): ``zh.json`` only for a Chinese query, and
+``latin-<letter>.json``, the words starting with that letter, for a Latin word that
+starts with it. A typo is looked for among the words that share its first letter.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from ..search.glossary import TERMS
 from .records import chinese_words
 
 LIMIT = 20_000
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]{2,}")
 
 
@@ -33,6 +38,16 @@ def _words(text: str) -> set[str]:
 def vocabulary(catalog: Catalog, limit: int = LIMIT) -> dict[str, list[str]]:
     """``{"latin": words for typo suggestions, "zh": the Chinese words of the index}``."""
     return {"latin": latin_words(catalog, limit), "zh": sorted(_chinese(catalog))}
+
+
+def vocabulary_files(catalog: Catalog, limit: int = LIMIT) -> dict[str, list[str]]:
+    """``{file name: its words}``: ``zh.json`` and one ``latin-<letter>.json`` per letter
+    (also an empty one, so the browser never asks for a missing file)."""
+    vocab = vocabulary(catalog, limit)
+    files = {"zh.json": vocab["zh"]}
+    for letter in LETTERS:
+        files[f"latin-{letter}.json"] = [w for w in vocab["latin"] if w.startswith(letter)]
+    return files
 
 
 def _chinese(catalog: Catalog) -> set[str]:
