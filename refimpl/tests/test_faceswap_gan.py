@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from refimpl.faceswap_gan import (
     TINY,
     FaceDecoder,
     FaceEncoder,
+    FaceSwapConfig,
     FaceSwapGenerator,
     SelfAttention,
     kalman_smooth,
@@ -66,8 +68,15 @@ def test_swap_uses_the_shared_encoder_and_the_target_identity_decoder() -> None:
 
 def test_lsgan_losses_hand_values() -> None:
     torch.testing.assert_close(lsgan_d_loss(torch.ones(3), torch.zeros(3)), torch.tensor(0.0))
-    torch.testing.assert_close(lsgan_d_loss(torch.zeros(3), torch.ones(3)), torch.tensor(2.0))
+    torch.testing.assert_close(lsgan_d_loss(torch.zeros(3), torch.ones(3)), torch.tensor(1.0))  # ½ + ½
     torch.testing.assert_close(lsgan_g_loss(torch.full((2,), 0.5)), torch.tensor(0.25))
+
+
+def test_lsgan_losses_on_unequal_scores() -> None:
+    # networks/losses.py (LSGAN): L_D = ½ mean((D(x) − 1)²) + ½ mean(D(G)²), L_G = mean((D(G) − 1)²)
+    real, fake = torch.tensor([0.5, 2.0]), torch.tensor([0.25, -1.0])
+    torch.testing.assert_close(lsgan_d_loss(real, fake), torch.tensor(0.5 * (0.25 + 1) / 2 + 0.5 * (0.0625 + 1) / 2))
+    torch.testing.assert_close(lsgan_g_loss(fake), torch.tensor((0.5625 + 4.0) / 2))
 
 
 def test_kalman_first_update_by_hand() -> None:
@@ -93,3 +102,31 @@ def test_kalman_tracks_a_step() -> None:
     assert smooth[50] < 5.0  # it does not jump with one frame
     assert (smooth[120:] - 10.0).abs().max() < 0.05  # and has settled on the new level
     assert (smooth[50:].diff() >= -1e-6).all()  # monotone approach, no overshoot
+
+
+def test_self_attention_matches_the_sagan_formula_with_g_as_query() -> None:
+    # o_i = Σ_j softmax_j(g_i · f_j) h_j, y = γ o + x (networks/nn_blocks.py: s = g fᵀ, β = softmax(s), o = β h)
+    torch.manual_seed(0)
+    block = SelfAttention(16)
+    with torch.no_grad():
+        block.gamma.fill_(0.7)
+    x = torch.randn(2, 16, 3, 5)
+    flat = x.double().flatten(2)  # (B, C, N)
+
+    def conv(m: nn.Conv2d) -> torch.Tensor:
+        return torch.einsum("oc,bcn->bon", m.weight.double()[:, :, 0, 0], flat) + m.bias.double()[None, :, None]
+
+    f, g, h = conv(block.f), conv(block.g), conv(block.h)
+    beta = torch.softmax(torch.einsum("bci,bcj->bij", g, f), dim=-1)
+    o = torch.einsum("bij,bcj->bci", beta, h)
+    expected = (0.7 * o + flat).view_as(x)
+    torch.testing.assert_close(block(x).double(), expected, atol=1e-5, rtol=1e-5)
+    assert (block.f.out_channels, block.g.out_channels, block.h.out_channels) == (2, 2, 16)  # C/8, C/8, C
+
+
+def test_config_and_filter_defaults() -> None:
+    c = FaceSwapConfig()
+    assert c.image_size == 64 and c.widths == (128, 256, 512) and c.latent_channels == 512
+    assert (c.kalman_q, c.kalman_r) == (1e-2, 1.0)
+    z = torch.tensor([0.0, 10.0, 4.0])
+    torch.testing.assert_close(kalman_smooth(z), kalman_smooth(z, c.kalman_q, c.kalman_r, 1.0))
