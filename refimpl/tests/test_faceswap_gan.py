@@ -130,3 +130,44 @@ def test_config_and_filter_defaults() -> None:
     assert (c.kalman_q, c.kalman_r) == (1e-2, 1.0)
     z = torch.tensor([0.0, 10.0, 4.0])
     torch.testing.assert_close(kalman_smooth(z), kalman_smooth(z, c.kalman_q, c.kalman_r, 1.0))
+
+
+def test_encoder_and_decoder_layout() -> None:
+    e, d = FaceEncoder(TINY), FaceDecoder(TINY)
+    # stem to widths[0]/2, one stride-2 conv per width, attention after the next-to-last, then the latent conv
+    assert [type(m).__name__ for m in e.net] == ["Sequential", "Sequential", "SelfAttention", "Sequential",
+                                                  "Sequential"]
+    assert [(m[0].stride, m[0].out_channels) for m in e.net if isinstance(m, nn.Sequential)] == [
+        ((2, 2), 4), ((2, 2), 8), ((2, 2), 16), ((1, 1), 16)]
+    assert e.net[2].h.in_channels == 8
+    # the decoder mirrors it: up-sample + conv per width (reversed), attention after the second, then widths[0]/2
+    assert [type(m).__name__ for m in d.net] == ["Upsample", "Sequential", "Upsample", "Sequential", "SelfAttention",
+                                                  "Upsample", "Sequential"]
+    assert [m[0].out_channels for m in d.net if isinstance(m, nn.Sequential)] == [16, 8, 4]
+    assert all(m.mode == "nearest" and m.scale_factor == 2 for m in d.net if isinstance(m, nn.Upsample))
+    convs = [m for m in [*e.modules(), *d.modules()] if isinstance(m, nn.Conv2d) and m.kernel_size != (1, 1)]
+    assert all(m.kernel_size == (3, 3) and m.padding == (1, 1) for m in convs)
+    assert [m.negative_slope for m in e.modules() if isinstance(m, nn.LeakyReLU)] == [0.1] * 4
+    assert (d.to_rgb.out_channels, d.to_mask.out_channels) == (3, 1)
+    z = e(torch.rand(2, 3, 16, 16) * 2 - 1)
+    assert z.shape == (2, 16, 2, 2)  # 16 / 2³
+    with torch.no_grad():
+        for conv in (d.to_rgb, d.to_mask):
+            conv.weight.normal_(0, 5.0)
+    rgb, mask = d(torch.randn(2, 16, 2, 2))
+    assert rgb.min() < 0 < rgb.max() and mask.min() >= 0 and mask.max() <= 1  # tanh face, sigmoid mask
+
+
+def test_self_attention_inner_width_never_drops_below_one() -> None:
+    assert SelfAttention(4).f.out_channels == 1 and SelfAttention(4).g.out_channels == 1
+    assert SelfAttention(64).f.out_channels == 8
+
+
+def test_kalman_two_steps_by_hand_on_two_columns() -> None:
+    # q = 0.5, r = 1, P0 = 1: step 1 K = 0.6 (P = 0.6), step 2 P⁻ = 1.1, K = 1.1 / 2.1
+    z = torch.tensor([[0.0, 1.0], [10.0, 1.0], [4.0, 3.0]])
+    out = kalman_smooth(z, q=0.5, r=1.0, p0=1.0)
+    k2 = 1.1 / 2.1
+    expected = torch.tensor([[0.0, 1.0], [6.0, 1.0], [6.0 + k2 * (4.0 - 6.0), 1.0 + k2 * 2.0]])
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(kalman_smooth(z[:, 0], q=0.5, r=1.0), expected[:, 0])
