@@ -125,3 +125,24 @@ def test_each_sample_gets_its_own_identity() -> None:
     out = g(x, seg, shots)
     torch.testing.assert_close(g(x, seg, shots.flip(0)), out.flip(0), atol=1e-5, rtol=1e-5)
     assert (out[0] - out[1]).abs().max() > 1e-4
+
+
+def test_spade_width_and_adain_parameters_for_several_blocks() -> None:
+    block = SPADEAdaINBlock(3, 5)
+    assert block.spade1.gamma.in_channels == 128 and block.spade2.gamma.in_channels == 128  # official 128
+    config = FaceTranslationConfig(latent_dim=6, input_size=16, nf=2, n_down=1, n_blocks=2, seg_nc=3, mlp_dim=8,
+                                   spade_hidden=4)
+    g = FaceTranslationGenerator(config)
+    assert g.mlp.net[-1].out_features == 2 * 4 * 4  # two blocks, [β₁, γ₁, β₂, γ₂] of 4 channels each
+    # each block gets its own slice of the MLP output: with the second block's γ₂ = β₂ = 0 its residual
+    # branch is conv2's bias alone
+    x, seg = torch.rand(1, 3, 16, 16), _seg(torch.randint(0, 3, (1, 16, 16)))
+    shots = torch.randn(1, 2, 6)
+    with torch.no_grad():
+        g.mlp.net[-1].weight[16 + 8:].zero_()  # second block's β₂, γ₂
+        g.mlp.net[-1].bias[16 + 8:].zero_()
+    h = g.encoder(x)
+    params = g.mlp(identity_code(shots))
+    h = g.blocks[0](h, seg, params[:, :16])
+    bias = g.blocks[1].conv2.bias.view(1, -1, 1, 1)
+    torch.testing.assert_close(g.decoder(h + bias), g(x, seg, shots), atol=1e-5, rtol=1e-5)
