@@ -188,3 +188,13 @@ def test_generator_receives_adversarial_gradient_from_samples() -> None:
     assert z.grad is not None and z.grad.abs().sum() > 0  # the sample term reaches G through D
     assert all(p.grad is not None for p in model.generator.parameters())
     assert all(p.grad is None for p in model.code_discriminator.parameters())
+
+
+def test_batched_outputs_are_one_logit_per_sample() -> None:
+    x, z = torch.rand(3, 3, 16, 16), torch.randn(3, TINY.latent_dim)
+    assert AlphaDiscriminator(TINY)(x).shape == (3,)
+    assert CodeDiscriminator(TINY)(z).shape == (3,)
+    assert AlphaEncoder(TINY)(x).shape == (3, TINY.latent_dim)
+    # a 4 × 4 image needs no stride-2 stage: only the final 4 × 4 conv
+    enc = AlphaEncoder(dataclasses.replace(TINY, image_size=4))
+    assert len(enc.net) == 1 and enc(torch.rand(2, 3, 4, 4)).shape == (2, TINY.latent_dim)
