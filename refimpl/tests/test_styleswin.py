@@ -101,10 +101,11 @@ def test_each_attention_serves_its_own_half_of_the_channels() -> None:
         base = out
 
 
-def test_shift_mask_allows_exactly_the_pairs_that_were_neighbours() -> None:
+@pytest.mark.parametrize(("h", "w"), [(8, 12), (12, 8)])
+def test_shift_mask_allows_exactly_the_pairs_that_were_neighbours(h: int, w: int) -> None:
     # Independent of the region labels: after rolling by −s, a token at (r, c) came from ((r + s) % H, (c + s) % W);
     # two tokens of one window may attend iff their original rows and columns are less than K apart (no wrap).
-    h, w, k, s = 8, 12, 4, 2
+    k, s = 4, 2
     mask = shifted_window_mask(h, w, k, s)
     assert mask.shape == ((h // k) * (w // k), k * k, k * k)
     assert set(mask.unique().tolist()) == {0.0, float("-inf")}
@@ -280,3 +281,13 @@ def test_shift_state_and_saved_state() -> None:
     table = WindowAttention(dim=512, window_size=8, num_heads=8).relative_position_bias_table
     assert 0.017 < table.std().item() < 0.023
     assert sinusoidal_position_encoding(2, 2, 8).shape == (4, 8)  # two frequencies per axis suffice
+
+
+def test_non_square_maps_follow_the_smaller_side() -> None:
+    # generator.py: if min(resolution) <= window, the window shrinks to min(resolution) and the shift is 0
+    config = StyleSwinConfig(dim=8, num_heads=2, window_size=8, style_dim=4)
+    block = StyleSwinTransformerBlock(config, resolution=(4, 16))  # only the smaller side fits in one window
+    assert (block.window_size, block.shift) == (4, 0)
+    assert block(torch.randn(2, 64, 8), torch.randn(2, 4)).shape == (2, 64, 8)
+    block = StyleSwinTransformerBlock(dataclasses.replace(config, window_size=4), resolution=(4, 8))
+    assert (block.window_size, block.shift) == (4, 0) and block.shift_mask is None
