@@ -191,3 +191,15 @@ def test_reenactment_generator_architecture() -> None:
     assert (up.scale_factor, up.mode, up.align_corners) == (2, "bilinear", False)
     face, _ = g(torch.rand(2, 3, 16, 16) * 2 - 1, torch.rand(2, TINY.num_landmarks, 16, 16))
     assert face.min() < 0 < face.max() and face.abs().max() < 1  # tanh range
+
+
+def test_poisson_blend_starts_from_the_composite_and_takes_jacobi_steps() -> None:
+    g = torch.Generator().manual_seed(2)
+    s, t, m = torch.rand(1, 1, 10, 10, generator=g), torch.rand(1, 1, 10, 10, generator=g), _mask()
+    torch.testing.assert_close(poisson_blend(s, t, m, iters=0), m * s + (1 - m) * t, rtol=0, atol=0)
+    # one sweep at the mask's top-left pixel (3, 2): outside neighbours (2, 2), (3, 1) come from t, inside from s
+    one = poisson_blend(s, t, m, iters=1)
+    s_, t_ = s[0, 0].double(), t[0, 0].double()
+    guidance = 4 * s_[3, 2] - (s_[2, 2] + s_[4, 2] + s_[3, 1] + s_[3, 3])
+    expected = (t_[2, 2] + s_[4, 2] + t_[3, 1] + s_[3, 3] + guidance) / 4
+    assert one[0, 0, 3, 2].item() == pytest.approx(expected.item(), rel=1e-5)
