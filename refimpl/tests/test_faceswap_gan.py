@@ -171,3 +171,8 @@ def test_kalman_two_steps_by_hand_on_two_columns() -> None:
     expected = torch.tensor([[0.0, 1.0], [6.0, 1.0], [6.0 + k2 * (4.0 - 6.0), 1.0 + k2 * 2.0]])
     torch.testing.assert_close(out, expected)
     torch.testing.assert_close(kalman_smooth(z[:, 0], q=0.5, r=1.0), expected[:, 0])
+
+
+def test_kalman_single_frame_keeps_its_shape() -> None:
+    torch.testing.assert_close(kalman_smooth(torch.tensor([3.0])), torch.tensor([3.0]))
+    assert kalman_smooth(torch.tensor([[3.0, 4.0]])).shape == (1, 2)
