@@ -198,3 +198,10 @@ def test_batched_outputs_are_one_logit_per_sample() -> None:
     # a 4 × 4 image needs no stride-2 stage: only the final 4 × 4 conv
     enc = AlphaEncoder(dataclasses.replace(TINY, image_size=4))
     assert len(enc.net) == 1 and enc(torch.rand(2, 3, 4, 4)).shape == (2, TINY.latent_dim)
+
+
+def test_loss_weights_default_to_lambda_one() -> None:
+    x = torch.zeros(1, 1, 2, 2)
+    logits = torch.tensor([0.5, -1.5])
+    torch.testing.assert_close(encoder_loss(x, x + 0.5, logits), torch.tensor(0.5 + 0.5))
+    torch.testing.assert_close(generator_loss(x, x + 0.5, logits, logits), torch.tensor(0.5 + 0.5 + 0.5))
