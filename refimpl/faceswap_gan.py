@@ -11,9 +11,12 @@ Implemented, the pieces the project adds to the autoencoder face swap:
   and decoding it with B's decoder.
 * Self-attention (SAGAN, Zhang et al. 2019, arXiv:1805.08318) in encoder and
   decoder: ``f = W_f x``, ``g = W_g x``, ``h = W_h x`` (1 × 1 convs, C/8,
-  C/8, C channels), ``β = softmax(fᵀg)`` over positions,
-  ``o = h β``, ``y = γ · o + x`` with ``γ`` initialised to 0, so the block
-  starts as the identity and learns how much non-local evidence to add.
+  C/8, C channels), ``β_{i,j} = softmax_j(g_iᵀ f_j)`` (SAGAN's
+  ``β_{j,i} ∝ exp(f(x_i)ᵀ g(x_j))``: g is the query, f the key),
+  ``o_i = Σ_j β_{i,j} h_j``, ``y = γ · o + x`` with ``γ`` initialised to 0, so
+  the block starts as the identity and learns how much non-local evidence to
+  add (``networks/nn_blocks.py``, ``self_attn_block``, and the ``Scale`` layer
+  with ``gamma_init='zero'``).
 * The masked output: each decoder predicts an RGB face and an alpha mask;
   ``output = mask · generated + (1 − mask) · input``, so only the face region
   the mask selects is replaced.
@@ -21,17 +24,23 @@ Implemented, the pieces the project adds to the autoencoder face swap:
   coordinate of the per-frame face boxes to remove detector jitter
   (predict ``x⁻ = x``, ``P⁻ = P + Q``; update ``K = P⁻/(P⁻ + R)``,
   ``x = x⁻ + K (z − x⁻)``, ``P = (1 − K) P⁻``).
-* Least-squares GAN losses (the notes: "least squares loss function").
+* Least-squares GAN losses (the notes: "least squares loss function"), as the
+  project's ``networks/losses.py`` computes them for ``gan_training="LSGAN"``:
+  ``L_D = ½·mean((D(x) − 1)²) + ½·mean(D(G(x))²)``,
+  ``L_G = mean((D(G(x)) − 1)²)`` (before its weight ``w_D``).
 
-Parameter count: the project's Keras models have no PyTorch counterpart to
-count against; the standard widths are kept in ``FaceSwapConfig`` but no
-count is claimed.
+Official code: shaoanlu/faceswap-GAN (commit 17219d0), Keras. Its models
+have no PyTorch counterpart to count against; the standard widths are kept
+in ``FaceSwapConfig`` but no count is claimed.
 
 Deviations from the project:
 
 * Channel widths, the up-sampling (nearest + conv instead of pixel shuffle)
   and the discriminator are simplified; perceptual, edge and eye-region
   losses, mixup and landmark inputs are left out.
+* Video smoothing: the project's ``converter/kalman_filter.py`` runs OpenCV's
+  constant-velocity filter (state x, y, vx, vy; process noise ``noise_coef · I``)
+  on box centres; here a constant-position filter runs on each coordinate.
 """
 
 from __future__ import annotations
@@ -64,15 +73,15 @@ class SelfAttention(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         inner = max(channels // 8, 1)
-        self.f = nn.Conv2d(channels, inner, 1)  # query
-        self.g = nn.Conv2d(channels, inner, 1)  # key
+        self.f = nn.Conv2d(channels, inner, 1)  # key
+        self.g = nn.Conv2d(channels, inner, 1)  # query
         self.h = nn.Conv2d(channels, channels, 1)  # value
         self.gamma = nn.Parameter(torch.zeros(()))
 
     def attention(self, x: torch.Tensor) -> torch.Tensor:
-        """β (B, HW, HW): row i holds the weights query position i gives every position."""
+        """β (B, HW, HW): β[i, j] = softmax_j(g_i · f_j), the weight output position i gives position j."""
         f, g = self.f(x).flatten(2), self.g(x).flatten(2)  # (B, C/8, HW)
-        return torch.softmax(f.transpose(1, 2) @ g, dim=-1)
+        return torch.softmax(g.transpose(1, 2) @ f, dim=-1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, h, w = x.shape
@@ -145,8 +154,8 @@ class FaceSwapGenerator(nn.Module):
 
 
 def lsgan_d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """(D(x) − 1)² + D(G(x))², averaged."""
-    return ((real - 1) ** 2).mean() + (fake**2).mean()
+    """½·mean((D(x) − 1)²) + ½·mean(D(G(x))²), the project's LSGAN discriminator loss."""
+    return ((real - 1) ** 2).mean() / 2 + (fake**2).mean() / 2
 
 
 def lsgan_g_loss(fake: torch.Tensor) -> torch.Tensor:

@@ -14,13 +14,30 @@ AdaIN, SPADE"):
 * **SPADE** layers (``refimpl.spade.SPADE``) in the decoder, modulated by the
   source face's semantic map (face-parsing segmentation), to keep pose,
   expression and layout; identity comes only through AdaIN.
-* The losses the project lists with their weights from its ``config.yaml``:
-  reconstruction (1), identity-embedding cosine distance (0.1).
+* The two losses the project's README names for training: reconstruction of
+  the (blurred) input face and the cosine distance between latent
+  embeddings; the weights 1 and 0.1 are this module's choice (the training
+  code is not released).
 
-Parameter count: none tested (the project publishes weights, not a layer list).
+Official code: shaoanlu/fewshot-face-translation-GAN (commit 7a285b7), Keras,
+inference only. Its generator (``networks/generator.py``, ``networks/nn_blocks.py``)
+is: an encoder on the concatenated source, reference and segmentation images
+(3 + 3 + 3 channels, 224²) with four stride-2 convs 64 → 128 → 256 → 512 to 14²;
+a decoder whose identity path is a 512 → 256 → 256 → 256 MLP feeding two
+AdaIN residual blocks at 512 channels (separate 1 × 1 maps for σ and μ,
+reflect padding, ReLU), then the embedding broadcast and concatenated,
+nearest up-sampling stages 512 → 256 → 128 → 64 with SPADE residual blocks
+(hidden width 128) at 28² and 56², down-sampled copies of the input
+concatenated as skips, and a 4 × 4 tanh conv. Parameter count: none tested
+(no PyTorch counterpart of those Keras layers is built here).
 
 Deviations from the project:
 
+* The generator is a simplified stand-in for the official one described
+  above: SPADE and AdaIN are combined in each bottleneck block (the official
+  code uses separate AdaIN blocks at the bottleneck and SPADE blocks while
+  up-sampling), activations are LeakyReLU(0.2), the encoder sees only the
+  masked source, and there are no input skips or embedding concatenation.
 * The Res2Net variant of the SPADE blocks is replaced by plain residual
   blocks; the relativistic-distance, hair-consistency, cycle, perceptual and
   adversarial terms (two discriminators) are omitted.
@@ -43,16 +60,16 @@ from .spade import SPADE
 
 @dataclass(frozen=True)
 class FaceTranslationConfig:
-    latent_dim: int = 512  # config.yaml: identity embedding dimension
-    input_size: int = 224  # config.yaml: image size
+    latent_dim: int = 512  # models.py: LATENT_DIM = 512 (face-recognition embedding)
+    input_size: int = 224  # models.py: INPUT_SIZE = 224
     nf: int = 64  # encoder base width (illustrative)
     n_down: int = 3  # encoder down-samplings (illustrative)
     n_blocks: int = 2  # SPADE-AdaIN residual blocks at the bottleneck (illustrative)
     seg_nc: int = 19  # face-parsing classes (e.g. CelebAMask-HQ)
-    mlp_dim: int = 256
-    spade_hidden: int = 128
-    w_recon: float = 1.0  # config.yaml
-    w_emb: float = 0.1  # config.yaml: w_emb1
+    mlp_dim: int = 256  # nn_blocks.py: embddding_fc_block, Dense(256) × 3
+    spade_hidden: int = 128  # nn_blocks.py: SPADE's shared conv has 128 channels
+    w_recon: float = 1.0  # reconstruction weight (illustrative; no training code released)
+    w_emb: float = 0.1  # embedding cosine-distance weight (illustrative)
 
 
 TINY = FaceTranslationConfig(latent_dim=6, input_size=16, nf=2, n_down=2, n_blocks=1, seg_nc=3, mlp_dim=8,

@@ -18,14 +18,24 @@ Implemented:
 * Sec. 3.3, the barycentric weights used for face-view interpolation over a
   Delaunay triangle of source views (in Euler-angle space).
 
-Parameter count: the official generators are large multi-scale U-Nets
-(``res_unet_split``); a tiny U-Net is used and no count is claimed.
+Official code (YuvalNirkin/fsgan, commit 05237f4): the released reenactment
+generator (v2.1, ``experiments/reenactment/nfv_msrunet_reenactment_attr_no_seg_v2.1.py``)
+is ``MultiScaleResUNet(in_nc=101, out_nc=3, flat_layers=(2, 2, 2, 2), ngf=128)``
+from ``models/res_unet.py``: 3 image channels plus 98 landmark heatmaps (WFLW
+landmarks), 76,003,840 parameters (counted from those layer definitions). That
+network is not reproduced here: a tiny U-Net stands in for it and no count is
+claimed for this module. The official landmark heatmaps
+(``utils/landmarks_utils.py``, ``LandmarksHeatMapDecoder``) are given as
+:func:`landmarks_to_disk_heatmaps` and tested against values computed from it;
+blending targets are made with OpenCV's ``seamlessClone`` (normal cloning, the
+Poisson equation with the source's gradients) as :func:`poisson_blend` does.
 
 Deviations from the paper:
 
-* Landmark heatmaps are Gaussians on the pixel grid; the paper renders 70
-  heatmaps from 2-D landmarks on a 256² crop — only the number and size
-  differ.
+* Landmark heatmaps are Gaussians on the pixel grid by default
+  (``landmarks_to_heatmaps``, pixel coordinates); the official code draws
+  thresholded discs in normalised coordinates (``landmarks_to_disk_heatmaps``).
+  The paper uses 70 landmarks, the released v2.1 code 98.
 * ``G_r`` is one U-Net level deep, not the paper's multi-scale, iterative
   (pose-interpolating) generator; inpainting ``G_c`` and blending ``G_b``
   generators are left out (their targets/blending functions are given).
@@ -56,6 +66,21 @@ TINY = FSGANConfig(num_landmarks=5, image_size=16, sigma=1.5, width=8, poisson_i
 
 
 # --------------------------------------------------------------------- landmark heatmaps
+def landmarks_to_disk_heatmaps(landmarks: torch.Tensor, size: int, threshold: float = 0.8) -> torch.Tensor:
+    """The official code's heatmaps: (B, K, 2) landmarks as (x, y) in [0, 1] → (B, K, size, size) discs.
+
+    With d the distance from a pixel centre ((i + ½)/size) to the landmark, in the same
+    normalised units: ``h = max(0, (((√2 − d)/√2)⁸ − t) / (1 − t))``, t = 0.8
+    (``LandmarksHeatMapDecoder``): 1 at the landmark, 0 beyond d ≈ 0.039.
+    """
+    centres = (torch.arange(size, dtype=landmarks.dtype, device=landmarks.device) + 0.5) / size
+    dx = centres[None, None, None, :] - landmarks[..., 0, None, None]  # (B, K, 1, size): columns are x
+    dy = centres[None, None, :, None] - landmarks[..., 1, None, None]  # (B, K, size, 1): rows are y
+    max_dist = 2**0.5
+    falloff = ((max_dist - (dx**2 + dy**2).sqrt()) / max_dist) ** 8
+    return ((falloff - threshold) / (1 - threshold)).clamp(min=0)
+
+
 def landmarks_to_heatmaps(landmarks: torch.Tensor, size: int, sigma: float) -> torch.Tensor:
     """(B, K, 2) landmarks as (x, y) pixel coordinates → (B, K, size, size) Gaussians with peak 1."""
     coords = torch.arange(size, dtype=landmarks.dtype, device=landmarks.device)
@@ -150,3 +175,11 @@ def fsgan_poisson_blend() -> Example:
     return Example(model=nn.Module(), inputs=(source, target, mask), output_shapes=((1, 3, 8, 8), (3,)),
                    run=lambda _m, s, t, k: (poisson_blend(s, t, k, 50),
                                             barycentric_weights(s.mean((0, 2, 3))[:2], tri)))
+
+
+@register_example(covers=[landmarks_to_disk_heatmaps])
+def fsgan_disk_heatmaps() -> Example:
+    g = seeded(0)
+    landmarks = torch.rand(2, TINY.num_landmarks, 2, generator=g, requires_grad=True)
+    return Example(model=nn.Module(), inputs=(landmarks,), output_shapes=((2, TINY.num_landmarks, 32, 32),),
+                   run=lambda _m, lms: landmarks_to_disk_heatmaps(lms, 32))

@@ -16,9 +16,22 @@ Implemented:
   cosine noise schedule and one ancestral DDPM step
   ``x_{t−1} = (x_t − β_t / √(1 − ᾱ_t) · ε̂) / √α_t + σ_t z`` with σ_t² = β_t.
 
-Parameter count: none tested. GLIDE's 3.5B-parameter text-conditional
-U-Net is out of scope; the module provides guidance and sampling around
-any denoiser, with a tiny class-conditional denoiser for the example.
+Official preset: ``OFFICIAL`` is the diffusion and guidance setting of the
+authors' released code (openai/glide-text2im, commit 69b5307):
+``model_creation.py`` (``diffusion_steps=1000``,
+``noise_schedule="squaredcos_cap_v2"``, whose β are capped at 0.999 in
+``gaussian_diffusion.py``) and ``notebooks/text2im.ipynb``
+(``guidance_scale = 3.0``, both branches in one batch). The β_t of that
+schedule are tested against values computed from the official
+``get_named_beta_schedule``.
+
+Parameter count: no model of the paper is implemented, so none is claimed
+for this module. For reference, the released (filtered) models, counted from
+the official ``create_model_and_diffusion`` defaults, have 385,030,726
+(64 × 64 base) and 398,361,286 (256 × 256 upsampler) parameters; the paper's
+3.5B-parameter model is not released. The module provides guidance and
+sampling around any denoiser, with a tiny class-conditional denoiser for the
+example.
 
 Deviations from the paper:
 
@@ -27,7 +40,11 @@ Deviations from the paper:
 * CLIP guidance (Sec. 2.4), upsampling and inpainting models are not
   included.
 * Sampling uses the fixed variance β_t rather than the learned
-  interpolated variance of Improved DDPM.
+  interpolated variance of Improved DDPM, and the step is taken from ε̂
+  directly: the official sampler first predicts x₀ and clips it to [−1, 1]
+  (``clip_denoised=True``); without clipping the two agree.
+* The official notebook samples with 100 respaced steps; timestep respacing
+  is not included.
 """
 
 from __future__ import annotations
@@ -55,6 +72,8 @@ class GLIDEConfig:
 
 
 TINY = GLIDEConfig(timesteps=10)
+# openai/glide-text2im: model_creation.py (1000 steps, squaredcos_cap_v2), notebooks/text2im.ipynb (s = 3).
+OFFICIAL = GLIDEConfig(guidance_scale=3.0, drop_prob=0.2, timesteps=1000, cosine_offset=0.008, null_label=0)
 
 
 # --------------------------------------------------------------------- guidance

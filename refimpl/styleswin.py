@@ -15,20 +15,35 @@ Implemented:
   receptive field of two Swin blocks. Window attention carries Swin's
   relative position bias.
 * Sec. 3.2, sinusoidal positional encoding (SPE): half of the channels encode
-  the column, half the row, each as interleaved ``sin(p·ωᵢ)``, ``cos(p·ωᵢ)``
-  with ``ωᵢ = 10000^(−2i/d)``; added to the tokens at each resolution.
+  the column, half the row, each axis as ``[sin(p·ω), cos(p·ω)]`` over n
+  frequencies ``ωᵢ = 10000^(−i/(n−1))`` at positions p = 1, 2, …, exactly as
+  the official ``SinusoidalPositionalEmbedding.make_grid2d``
+  (``models/basic_layers.py``); the official generator adds it, scaled by a
+  learned gate initialised at zero, after each up-sampling.
 * Window partition / reverse and the shifted-window attention mask, reused by
   the other window-attention modules (``transformer_gan``, ``edt``).
+
+Official preset: ``OFFICIAL`` is the block of the official generator at its
+8² … 32² stages (microsoft/StyleSwin, commit a7c28b3, ``models/generator.py``:
+channels 512, ``num_heads = max(c // 32, 4) = 16``, window 8, MLP ratio 4,
+style dim 512). At 8² the window covers the whole map and the shift is 0; from
+16² on the second half of the heads uses windows shifted by 4.
 
 Parameter count: the standard block (dim 512, 16 heads, window 8, MLP ratio
 4, style dim 512) has 4,204,560 parameters, the sum over the layers of the
 official ``StyleSwinTransformerBlock`` (microsoft/StyleSwin,
 ``models/generator.py``): two AdaIN style maps 512→1024 (2 × 525,312), qkv
 512→1536 (787,968), proj 512→512 (262,656), two relative-position tables
-15² × 8 (2 × 1,800), MLP 512→2048→512 (2,099,712); tested.
+15² × 8 (2 × 1,800), MLP 512→2048→512 (2,099,712); tested, and equal to the
+official block instantiated from that file. The full official generators
+(not implemented here) have 48,929,512 (256², FFHQ/LSUN) and 49,462,342
+(1024²) parameters.
 
 Deviations from the paper:
 
+* SPE follows the official code (sin block then cos block, ``10000^(−i/(n−1))``,
+  positions from 1), not the Transformer paper's interleaved
+  ``10000^(−2i/d)`` from 0 that the paper's citation suggests.
 * The style affine map is a plain ``nn.Linear`` rather than StyleGAN's
   equalised-learning-rate linear layer (same parameter count).
 * Masked logits are set to −∞ instead of the official −100, so attention
@@ -61,6 +76,8 @@ class StyleSwinConfig:
 
 
 TINY = StyleSwinConfig(dim=16, num_heads=4, window_size=4, style_dim=8)
+# microsoft/StyleSwin models/generator.py: the 8²…32² stages of Generator(size, 512, 8, channel_multiplier=2).
+OFFICIAL = StyleSwinConfig(dim=512, num_heads=16, window_size=8, mlp_ratio=4.0, style_dim=512, eps=1e-5)
 
 
 # --------------------------------------------------------------------- windows
@@ -152,21 +169,26 @@ class TokenAdaIN(nn.Module):
 
 
 def sinusoidal_position_encoding(h: int, w: int, dim: int) -> torch.Tensor:
-    """SPE: (H·W, dim) with columns encoded in the first dim/2 channels and rows in the rest.
+    """SPE: (H·W, dim), the column encoded in the first dim/2 channels and the row in the rest.
 
-    Each half interleaves sin(p·ωᵢ) and cos(p·ωᵢ), ωᵢ = 10000^(−2i/(dim/2)), so the
-    dot product of two encodings depends only on their offset.
+    As the official code defines it (SPE2d): an axis of d = dim/2 channels holds
+    ``[sin(p·ω₀) … sin(p·ω_{n−1}), cos(p·ω₀) … cos(p·ω_{n−1})]`` with n = d/2,
+    ``ωᵢ = 10000^(−i/(n−1))`` and positions p = 1, 2, … (0 is the padding index).
+    The dot product of two encodings depends only on their offset.
     """
-    half = dim // 2
-    freqs = torch.exp(-math.log(10000.0) * torch.arange(0, half, 2, dtype=torch.float32) / half)  # (half/2,)
+    n = dim // 4  # frequencies per axis
+    if n < 2:
+        raise ValueError(f"SPE needs dim >= 8 (two frequencies per axis), got {dim}")
+    freqs = torch.exp(-math.log(10000.0) / (n - 1) * torch.arange(n, dtype=torch.float32))  # (n,)
 
-    def encode(pos: torch.Tensor) -> torch.Tensor:
-        angles = pos.float()[:, None] * freqs[None]
-        return torch.stack([angles.sin(), angles.cos()], dim=-1).flatten(1)  # (P, half)
+    def encode(size: int) -> torch.Tensor:
+        angles = torch.arange(1, size + 1, dtype=torch.float32)[:, None] * freqs[None]
+        return torch.cat([angles.sin(), angles.cos()], dim=-1)  # (size, 2n)
 
-    rows = encode(torch.arange(h))[:, None, :].expand(h, w, half)
-    cols = encode(torch.arange(w))[None, :, :].expand(h, w, half)
-    return torch.cat([cols, rows], dim=-1).reshape(h * w, dim)
+    half = 2 * n
+    rows = encode(h)[:, None, :].expand(h, w, half)
+    cols = encode(w)[None, :, :].expand(h, w, half)
+    return torch.cat([cols, rows], dim=-1).reshape(h * w, 2 * half)
 
 
 class Mlp(nn.Module):

@@ -23,8 +23,12 @@ Implemented, the ingredients the study advocates:
   stages of window-attention blocks, nearest ×2 up-sampling of the token
   grid between stages, and a per-token linear map to RGB.
 
-Parameter count: no official code for STrans-G was found to compare with;
-no standard-configuration count is claimed.
+Official preset: none. No code for STrans-G was released with the paper;
+VITA-Group/TransGAN is the code of a different paper (Jiang et al., "TransGAN:
+Two Pure Transformers Can Make One Strong GAN") and is not used as a
+reference. No standard-configuration count is claimed; the tests pin the
+generator's count to its layer-by-layer sum (input map, per block two SLNs,
+qkv, proj, relative-position table, MLP; width changes; to-RGB).
 
 Deviations from the paper:
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from refimpl.faceswap_gan import (
     TINY,
     FaceDecoder,
     FaceEncoder,
+    FaceSwapConfig,
     FaceSwapGenerator,
     SelfAttention,
     kalman_smooth,
@@ -66,8 +68,15 @@ def test_swap_uses_the_shared_encoder_and_the_target_identity_decoder() -> None:
 
 def test_lsgan_losses_hand_values() -> None:
     torch.testing.assert_close(lsgan_d_loss(torch.ones(3), torch.zeros(3)), torch.tensor(0.0))
-    torch.testing.assert_close(lsgan_d_loss(torch.zeros(3), torch.ones(3)), torch.tensor(2.0))
+    torch.testing.assert_close(lsgan_d_loss(torch.zeros(3), torch.ones(3)), torch.tensor(1.0))  # ½ + ½
     torch.testing.assert_close(lsgan_g_loss(torch.full((2,), 0.5)), torch.tensor(0.25))
+
+
+def test_lsgan_losses_on_unequal_scores() -> None:
+    # networks/losses.py (LSGAN): L_D = ½ mean((D(x) − 1)²) + ½ mean(D(G)²), L_G = mean((D(G) − 1)²)
+    real, fake = torch.tensor([0.5, 2.0]), torch.tensor([0.25, -1.0])
+    torch.testing.assert_close(lsgan_d_loss(real, fake), torch.tensor(0.5 * (0.25 + 1) / 2 + 0.5 * (0.0625 + 1) / 2))
+    torch.testing.assert_close(lsgan_g_loss(fake), torch.tensor((0.5625 + 4.0) / 2))
 
 
 def test_kalman_first_update_by_hand() -> None:
@@ -93,3 +102,77 @@ def test_kalman_tracks_a_step() -> None:
     assert smooth[50] < 5.0  # it does not jump with one frame
     assert (smooth[120:] - 10.0).abs().max() < 0.05  # and has settled on the new level
     assert (smooth[50:].diff() >= -1e-6).all()  # monotone approach, no overshoot
+
+
+def test_self_attention_matches_the_sagan_formula_with_g_as_query() -> None:
+    # o_i = Σ_j softmax_j(g_i · f_j) h_j, y = γ o + x (networks/nn_blocks.py: s = g fᵀ, β = softmax(s), o = β h)
+    torch.manual_seed(0)
+    block = SelfAttention(16)
+    with torch.no_grad():
+        block.gamma.fill_(0.7)
+    x = torch.randn(2, 16, 3, 5)
+    flat = x.double().flatten(2)  # (B, C, N)
+
+    def conv(m: nn.Conv2d) -> torch.Tensor:
+        return torch.einsum("oc,bcn->bon", m.weight.double()[:, :, 0, 0], flat) + m.bias.double()[None, :, None]
+
+    f, g, h = conv(block.f), conv(block.g), conv(block.h)
+    beta = torch.softmax(torch.einsum("bci,bcj->bij", g, f), dim=-1)
+    o = torch.einsum("bij,bcj->bci", beta, h)
+    expected = (0.7 * o + flat).view_as(x)
+    torch.testing.assert_close(block(x).double(), expected, atol=1e-5, rtol=1e-5)
+    assert (block.f.out_channels, block.g.out_channels, block.h.out_channels) == (2, 2, 16)  # C/8, C/8, C
+
+
+def test_config_and_filter_defaults() -> None:
+    c = FaceSwapConfig()
+    assert c.image_size == 64 and c.widths == (128, 256, 512) and c.latent_channels == 512
+    assert (c.kalman_q, c.kalman_r) == (1e-2, 1.0)
+    z = torch.tensor([0.0, 10.0, 4.0])
+    torch.testing.assert_close(kalman_smooth(z), kalman_smooth(z, c.kalman_q, c.kalman_r, 1.0))
+
+
+def test_encoder_and_decoder_layout() -> None:
+    e, d = FaceEncoder(TINY), FaceDecoder(TINY)
+    # stem to widths[0]/2, one stride-2 conv per width, attention after the next-to-last, then the latent conv
+    assert [type(m).__name__ for m in e.net] == ["Sequential", "Sequential", "SelfAttention", "Sequential",
+                                                  "Sequential"]
+    assert [(m[0].stride, m[0].out_channels) for m in e.net if isinstance(m, nn.Sequential)] == [
+        ((2, 2), 4), ((2, 2), 8), ((2, 2), 16), ((1, 1), 16)]
+    assert e.net[2].h.in_channels == 8
+    # the decoder mirrors it: up-sample + conv per width (reversed), attention after the second, then widths[0]/2
+    assert [type(m).__name__ for m in d.net] == ["Upsample", "Sequential", "Upsample", "Sequential", "SelfAttention",
+                                                  "Upsample", "Sequential"]
+    assert [m[0].out_channels for m in d.net if isinstance(m, nn.Sequential)] == [16, 8, 4]
+    assert all(m.mode == "nearest" and m.scale_factor == 2 for m in d.net if isinstance(m, nn.Upsample))
+    convs = [m for m in [*e.modules(), *d.modules()] if isinstance(m, nn.Conv2d) and m.kernel_size != (1, 1)]
+    assert all(m.kernel_size == (3, 3) and m.padding == (1, 1) for m in convs)
+    assert [m.negative_slope for m in e.modules() if isinstance(m, nn.LeakyReLU)] == [0.1] * 4
+    assert (d.to_rgb.out_channels, d.to_mask.out_channels) == (3, 1)
+    z = e(torch.rand(2, 3, 16, 16) * 2 - 1)
+    assert z.shape == (2, 16, 2, 2)  # 16 / 2³
+    with torch.no_grad():
+        for conv in (d.to_rgb, d.to_mask):
+            conv.weight.normal_(0, 5.0)
+    rgb, mask = d(torch.randn(2, 16, 2, 2))
+    assert rgb.min() < 0 < rgb.max() and mask.min() >= 0 and mask.max() <= 1  # tanh face, sigmoid mask
+
+
+def test_self_attention_inner_width_never_drops_below_one() -> None:
+    assert SelfAttention(4).f.out_channels == 1 and SelfAttention(4).g.out_channels == 1
+    assert SelfAttention(64).f.out_channels == 8
+
+
+def test_kalman_two_steps_by_hand_on_two_columns() -> None:
+    # q = 0.5, r = 1, P0 = 1: step 1 K = 0.6 (P = 0.6), step 2 P⁻ = 1.1, K = 1.1 / 2.1
+    z = torch.tensor([[0.0, 1.0], [10.0, 1.0], [4.0, 3.0]])
+    out = kalman_smooth(z, q=0.5, r=1.0, p0=1.0)
+    k2 = 1.1 / 2.1
+    expected = torch.tensor([[0.0, 1.0], [6.0, 1.0], [6.0 + k2 * (4.0 - 6.0), 1.0 + k2 * 2.0]])
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(kalman_smooth(z[:, 0], q=0.5, r=1.0), expected[:, 0])
+
+
+def test_kalman_single_frame_keeps_its_shape() -> None:
+    torch.testing.assert_close(kalman_smooth(torch.tensor([3.0])), torch.tensor([3.0]))
+    assert kalman_smooth(torch.tensor([[3.0, 4.0]])).shape == (1, 2)

@@ -11,6 +11,7 @@ from refimpl.transformer_gan import (
     TINY,
     SelfModulatedLayerNorm,
     STransBlock,
+    STransConfig,
     STransGenerator,
     mean_attention_distance,
 )
@@ -105,3 +106,82 @@ def test_window_attention_is_more_local_than_global_attention() -> None:
     local = local / local.sum(-1, keepdim=True)
     glob = torch.full((64, 64), 1 / 64)
     assert mean_attention_distance(local, 8, 8) < 0.5 * mean_attention_distance(glob, 8, 8)
+
+
+def test_config_defaults() -> None:
+    # No official code exists; these are the module's documented choices (widths halve Swin-style from 512).
+    c = STransConfig()
+    assert c.latent_dim == 512
+    assert c.widths == (512, 512, 256, 128, 64)
+    assert c.depth == 2  # one regular-window and one shifted-window block per stage (Sec. 3)
+    assert c.num_heads == 8
+    assert c.window_size == 8  # Swin windows (Sec. 3)
+    assert c.mlp_ratio == 4.0
+    assert c.attention_residual is True  # Sec. 4: the shortcut is kept unless switched off
+    block = STransBlock(16, 4, resolution=(16, 16))
+    assert (block.window_size, block.shift, block.attn.num_heads) == (8, 0, 8)
+    assert block.mlp.fc1.out_features == 64 and block.attention_residual is True
+
+
+def _count_analytically(c: STransConfig) -> int:
+    z = c.latent_dim
+    total = z * 16 * c.widths[0] + 16 * c.widths[0]  # z → 4 × 4 tokens
+    for i, w in enumerate(c.widths):
+        k = min(c.window_size, 4 * 2**i)
+        hidden = int(w * c.mlp_ratio)
+        block = (2 * 2 * (z * w + w)  # two SLNs, γ and β maps each
+                 + w * 3 * w + 3 * w + w * w + w  # qkv, proj
+                 + (2 * k - 1) ** 2 * c.num_heads  # relative-position table
+                 + w * hidden + hidden + hidden * w + w)  # MLP
+        total += c.depth * block
+        if i + 1 < len(c.widths):
+            total += w * c.widths[i + 1] + c.widths[i + 1]  # width change after up-sampling
+    return total + c.widths[-1] * 3 + 3  # to RGB
+
+
+def test_generator_parameter_count_matches_its_layer_by_layer_sum() -> None:
+    # Four stages with distinct widths, a 4 × 4 window (smaller at 4²) and a latent unlike any width.
+    config = STransConfig(latent_dim=12, widths=(32, 24, 16, 8), depth=2, num_heads=4, window_size=4, mlp_ratio=2.0)
+    g = STransGenerator(config)
+    assert sum(p.numel() for p in g.parameters()) == _count_analytically(config) == 49_739
+    assert g(torch.randn(2, 12)).shape == (2, 3, 32, 32)  # 4 · 2³
+
+
+def test_shifted_and_regular_blocks_alternate_in_deeper_stages() -> None:
+    g = STransGenerator(STransConfig(latent_dim=4, widths=(8, 8), depth=4, num_heads=2, window_size=2))
+    assert [[b.shift for b in stage] for stage in g.stages] == [[0, 1, 0, 1], [0, 1, 0, 1]]
+    # Swin's rule on non-square maps: no shift while the smaller side fits in one window
+    assert STransBlock(8, 4, resolution=(4, 8), num_heads=2, window_size=4, shifted=True).shift == 0
+
+
+def test_up_sampling_is_nearest_on_the_row_major_token_grid() -> None:
+    # Without blocks the generator is: z → 4 × 4 tokens → nearest ×2 → widen → nearest ×2 → widen → tanh(RGB).
+    torch.manual_seed(0)
+    config = STransConfig(latent_dim=5, widths=(8, 6, 4), depth=1, num_heads=2, window_size=4)
+    g = STransGenerator(config)
+    g.stages = nn.ModuleList([nn.ModuleList() for _ in config.widths])
+    z = torch.randn(2, 5)
+    img = g(z)
+    assert img.shape == (2, 3, 16, 16)
+    tokens = g.input(z).view(2, 16, 8)
+    rgb = torch.tanh(g.to_rgb(g.widen[1](g.widen[0](tokens))))  # (2, 16, 3): token t = row·4 + col
+    expected = rgb.transpose(1, 2).reshape(2, 3, 4, 4).repeat_interleave(4, dim=2).repeat_interleave(4, dim=3)
+    torch.testing.assert_close(img, expected, atol=1e-6, rtol=1e-6)
+    assert img.min() < 0 < img.max()  # tanh output range, not sigmoid's
+
+
+def test_sln_has_no_affine_of_its_own_and_state_holds_only_parameters() -> None:
+    sln = SelfModulatedLayerNorm(dim=6, latent_dim=3)
+    assert sum(p.numel() for p in sln.parameters()) == 2 * (3 * 6 + 6)  # γ(z), β(z) only
+    block = _block(shifted=True)
+    assert block.shift_mask is not None
+    assert set(block.state_dict()) == {n for n, _ in block.named_parameters()}
+
+
+def test_mean_attention_distance_on_an_asymmetric_batch() -> None:
+    # 1 × 3 grid: q0 → k2 (distance 2), q1 → k0 (1), q2 → k0 (2): mean 5/3; a second map attends to itself.
+    a = torch.tensor([[[0.0, 0, 1], [1, 0, 0], [1, 0, 0]], [[1.0, 0, 0], [0, 1, 0], [0, 0, 1]]])
+    torch.testing.assert_close(mean_attention_distance(a, 1, 3), torch.tensor([5 / 3, 0.0]))
+    # rows and columns both count: a 2 × 2 grid, every query attends to the opposite corner (√2)
+    diag = torch.tensor([[0.0, 0, 0, 1], [0, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0]])
+    torch.testing.assert_close(mean_attention_distance(diag, 2, 2), torch.tensor(math.sqrt(2)))
