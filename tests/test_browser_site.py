@@ -46,6 +46,9 @@ XSS_CATALOG = (
       zh: {yaml.safe_dump(X, default_style='"').strip()}
     refimpl:
       none: {yaml.safe_dump("none " + X, default_style='"').strip()}
+    subpages:
+      - title: {yaml.safe_dump(X, default_style='"').strip()}
+        path: "Page/x\\"><img src=x onerror=alert(8)>.md"
     sources: [{yaml.safe_dump(X, default_style='"').strip()}]
     added: 2026-11-20
   - id: zh-only
@@ -60,8 +63,40 @@ XSS_CATALOG = (
       none: no code for this one
     sources: [x.txt]
     added: 2026-11-21
+  - id: labelled
+    kind: paper
+    title: Every kind of text on one page
+    tags: [gan]
+    status: read
+    abstract: |
+      Fetched abstract words.
+    notes:
+      en: |
+        The author's own sentence.
+    subpages:
+      - title: labelled notes page
+        path: "Page%20ab/labelled%20notes%20page%200123456789abcdef0123456789abcdef.md"
+    translations:
+      zh: |
+        作者的原话（译文）。
+    summary:
+      en: |
+        Summary words by the project.
+      zh: |
+        项目写的摘要。
+    refimpl:
+      none: no code for this one
+    sources: [x.txt]
+    added: 2026-11-22
 """
-)
+).replace("\nentries:\n", """
+note_files:
+  x.txt:
+    subpages:
+      - {title: Rendering, path: "Page%20ab/Rendering%20e61234380d8e46ae9f82afa31090547f.md"}
+
+entries:
+""", 1)
 
 
 
@@ -154,6 +189,60 @@ def test_payloads_in_every_field_never_run(payload_site, browser):
         page = tab.open("entries/payload/")
         assert "<script>window.__pkb_xss=1" in page.locator("h1").inner_text()
         assert page.locator("a[href^='javascript']").count() == 0
+    finally:
+        server.close()
+
+
+# Every block of text the author did not write, and the selector of its visible label.
+ADDED_TEXT = {
+    ".pkb-summary": ".pkb-added-label",
+    ".pkb-translation": ".pkb-added-label",
+    ".pkb-abstract": "summary",
+    ".pkb-subpages": ".pkb-added-label",
+    ".pkb-file-subpages": ".pkb-added-label",
+}
+_UNLABELLED = """(roots, pairs) => roots.flatMap(root => pairs.flatMap(([block, label]) =>
+    [...root.querySelectorAll(block)].filter(b => b.checkVisibility()).filter(b => {
+        const l = b.querySelector(label);
+        return !(l && l.checkVisibility() && l.innerText.trim().length > 0);
+    }).map(b => block)))"""
+
+
+def test_text_the_author_did_not_write_is_labelled(payload_site, browser):
+    """Summary, translation, abstract and Notion sub-pages: each shown with a visible label
+    wherever it is visible; the author's notes carry none; a sub-page is never a link."""
+    server = _Server(payload_site)
+    try:
+        page = Tab(browser, server.url).open("entries/labelled/")
+        pairs = list(ADDED_TEXT.items())
+
+        def unlabelled() -> list[str]:
+            return page.locator("article").evaluate_all(_UNLABELLED, pairs)
+
+        author = page.locator(".tabbed-block[lang=en] .pkb-author-notes")
+        assert author.is_visible() and author.inner_text().strip() == "The author's own sentence."
+        assert author.locator(".pkb-added-label").count() == 0
+        summary = page.locator(".tabbed-block[lang=en] .pkb-summary")
+        assert summary.locator(".pkb-added-label").text_content() == "Summary (added by paperkb)"
+        assert "Summary words by the project." in summary.inner_text()
+        subpages = page.locator(".pkb-subpages")
+        assert subpages.is_visible() and "Notion sub-page (not exported)" in subpages.locator(".pkb-added-label").text_content()
+        assert "labelled notes page" in subpages.inner_text() and subpages.locator("a").count() == 0
+        assert page.locator(".pkb-abstract > summary").inner_text() == "Abstract (from arXiv)"
+        assert unlabelled() == []
+        page.locator(".pkb-notes .tabbed-labels label", has_text="中文").click()
+        translation = page.locator(".tabbed-block[lang=zh] .pkb-translation")
+        assert translation.is_visible() and translation.locator(".pkb-added-label").text_content() == "译文（非作者原文）"
+        assert unlabelled() == []
+        page.locator("details.pkb-meta > summary").click()
+        own = page.locator(".pkb-meta .pkb-file-subpages")
+        assert own.is_visible() and "Notion sub-page (not exported)" in own.locator(".pkb-added-label").text_content()
+        assert "Rendering" in own.inner_text() and own.locator("a").count() == 0
+        assert unlabelled() == []
+        # the hostile sub-page is text too: no element, no link from its path
+        payload = Tab(browser, server.url).open("entries/payload/")
+        assert "<script>window.__pkb_xss=1" in payload.locator(".pkb-subpages").inner_text()
+        assert payload.locator(".pkb-subpages img, .pkb-subpages a").count() == 0
     finally:
         server.close()
 

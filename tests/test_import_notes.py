@@ -134,11 +134,39 @@ def test_debugging_habit_is_a_trick_with_its_commands_as_code() -> None:
     assert "c: continue until next set trace" in trick[0].notes
 
 
-def test_links_to_absent_pages_are_skipped_with_a_reason() -> None:
+NOTION = "Paper%20Study%2068e3ebe9fd7a4c5698dd326b5ac62910/"
+
+
+def test_links_to_absent_notion_sub_pages_are_kept_as_sub_pages() -> None:
+    """002's links to sub-pages the export does not contain: each `[notes]` link and each
+    entry of the list at the end belongs to its paper; "Rendering" belongs to the page."""
     result = markdown_notes.parse_file(seed("002"))
-    skipped = {s.what for s in result.skipped}
-    assert {"Rendering", "pix2pix", "CycleGAN (Unsupervised)", "starGAN"} <= skipped
-    assert all("not present" in s.reason for s in result.skipped if s.what == "Rendering")
+    assert result.skipped == []
+    pages = {r.title: r.subpages for r in result.records if r.subpages}
+    assert pages == {
+        "Pix2Pix": [{"title": "pix2pix", "path": NOTION + "pix2pix%208376070f7da54a6bb1a9bc73805df563.md"}],
+        "CycleGAN": [{"title": "CycleGAN (Unsupervised)",
+                      "path": NOTION + "CycleGAN%20(Unsupervised)%20d62c159362424283a87f650643492498.md"}],
+        "GAN": [{"title": "GAN", "path": NOTION + "GAN%207ec9ed49b4314d75a25f075cfb41207a.md"}],
+        "DCGAN": [{"title": "DCGAN", "path": NOTION + "DCGAN%20c591c03863df4b1eb873f3948bb1e263.md"}],
+        "StarGAN": [{"title": "starGAN", "path": NOTION + "starGAN%207866cd2463f34d4e809bfa5e234518f2.md"}],
+        "MUNIT": [{"title": "MUNIT", "path": NOTION + "MUNIT%20f8f7473d96ee4cc4b4a8ea80dfc9e9a5.md"}],
+        "NeRF": [{"title": "NeRF", "path": NOTION + "NeRF%2060dba35e6d914ba59e0a6fb46935af70.md"}],
+    }
+    assert result.subpages == [{"title": "Rendering", "path": NOTION + "Rendering%20e61234380d8e46ae9f82afa31090547f.md"}]
+    assert all("](Paper%20Study" not in r.notes for r in result.records)  # not in the notes text
+
+
+def test_a_notes_link_alone_takes_its_title_from_the_file_name(tmp_path: Path) -> None:
+    note = tmp_path / "notes.md"
+    note.write_text("- Some GAN Smith et al. [[notes](Page%201234/Some%20GAN%20"
+                    "0123456789abcdef0123456789abcdef.md)]\n    - a note\n\n[Elsewhere](../outside.md)\n",
+                    encoding="utf-8")
+    result = markdown_notes.parse_file(note)
+    assert [r.subpages for r in result.records] == [
+        [{"title": "Some GAN", "path": "Page%201234/Some%20GAN%200123456789abcdef0123456789abcdef.md"}]]
+    assert result.subpages == []  # '..' leaves the export: not a sub-page, skipped with its line
+    assert [s.what for s in result.skipped] == ["Elsewhere"]
 
 
 # -- the bilingual numbered list (003) -----------------------------------------
@@ -195,6 +223,18 @@ def test_import_counts_and_merges(imported: tuple[Path, str]) -> None:
     assert by_id["adain"].data == read_catalog(BASE).by_id()["adain"].data  # already imported from both files
 
 
+
+def test_import_gives_the_committed_catalog_its_sub_pages(imported: tuple[Path, str]) -> None:
+    """Importing the seeds afresh writes the same sub-page fields the committed catalog holds."""
+    catalog = read_catalog(imported[0])
+    committed = read_catalog(paths.DEFAULT_CATALOG)
+    got = {e.id: e.subpages for e in catalog.entries if e.subpages}
+    want = {e.id: e.subpages for e in committed.entries if e.subpages}
+    assert len(got) == 7 and got == want
+    assert catalog.note_files == committed.note_files == {
+        "002_18dc21780d165c3e.txt": [{"title": "Rendering", "path": NOTION + "Rendering%20e61234380d8e46ae9f82afa31090547f.md"}]}
+
+
 def test_import_keeps_comments_and_untouched_text(imported: tuple[Path, str]) -> None:
     _, text = imported
     base = BASE.read_text(encoding="utf-8")
@@ -202,6 +242,13 @@ def test_import_keeps_comments_and_untouched_text(imported: tuple[Path, str]) ->
     head, entries = text.split("\nentries:\n")
     # the three entries were already imported: their text, comment included, is untouched
     assert entries.startswith(base_entries) and "  # a hand-written comment between entries" in entries
+    # 002's own sub-page goes in a note_files block just before the entries
+    note_files = (
+        "\nnote_files:\n  002_18dc21780d165c3e.txt:\n    subpages:\n      - title: Rendering\n"
+        f'        path: "{NOTION}Rendering%20e61234380d8e46ae9f82afa31090547f.md"\n'
+    )
+    assert head.endswith(note_files)
+    head = head.removesuffix(note_files)
     # new tags go after the last declared tag; every other header line stays as it was
     added = [line for line in head.splitlines() if line not in base_head.splitlines()]
     assert "  general-structure: {en: General Structure, zh: General Structure}" in added

@@ -75,20 +75,21 @@ def test_score_excludes_equivalent_survivors_only() -> None:
     assert result["score"] == round(2 / 3, 4)
 
 
-def test_inplace_flags_are_not_mutated() -> None:
-    """Flipping ``inplace`` never changes a value: such mutants would all be equivalent."""
+def test_inplace_and_zip_strict_flags_are_not_mutated() -> None:
+    """Flipping ``inplace`` or zip's ``strict`` never changes a value: such mutants would all be equivalent."""
     source = textwrap.dedent('''
         def layers(x):
             a = nn.ReLU(True)(x)
             b = nn.LeakyReLU(0.2, True)(a)
             c = F.relu(b, inplace=True)
-            return nn.Dropout(0.5, False)(c), use_bias(True)
+            return nn.Dropout(0.5, False)(c), use_bias(True), zip(a, b, strict=True)
     ''')
     lines = {m.mutated_line.strip() for m in find_mutants(source)}
     assert not any("ReLU(False)" in line or "0.2, False" in line or "inplace=False" in line for line in lines)
     assert not any("0.5, True" in line for line in lines)
     assert "b = nn.LeakyReLU(0.4, True)(a)" in lines  # the slope is still mutated
-    assert "return nn.Dropout(0.5, False)(c), use_bias(False)" in lines  # other booleans are too
+    assert "return nn.Dropout(0.5, False)(c), use_bias(False), zip(a, b, strict=True)" in lines  # others are
+    assert not any("strict=False" in line for line in lines)
 
 
 RUNNER_SCRIPT = textwrap.dedent('''

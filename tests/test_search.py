@@ -428,3 +428,16 @@ def test_summaries_and_translations_are_searched_below_the_authors_notes(tmp_pat
     with Searcher(catalog, tmp_path / "index") as s:
         found = [h.id for h in s.search("zebraflux").hits]
     assert found[0] == "from-notes" and set(found) == {"from-notes", "from-summary", "from-translation"}
+
+
+def test_notion_sub_pages_are_not_indexed_as_notes(tmp_path: Path) -> None:
+    """Sub-page titles and paths are links the export cannot follow, not the author's notes
+    text: the path's Notion ids and its words find nothing; the notes still do."""
+    from paperkb import paths
+
+    catalog = tmp_path / "catalog.yaml"
+    shutil.copy(paths.DEFAULT_CATALOG, catalog)
+    with Searcher(catalog, tmp_path / "index") as s:
+        assert "cyclegan" not in ids(s, "Unsupervised", limit=200)  # only its sub-page's title says it
+        assert "pix2pix" not in ids(s, "Study", limit=200)  # a word of every 002 sub-page path
+        assert "pix2pix" in ids(s, "Markovian discriminator")

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 from paperkb import paths
-from paperkb.catalog import provenance, read_catalog, validate
+from paperkb.catalog import provenance, read_catalog, subpages, validate
 from paperkb.catalog.summary import bare_arxiv, normalize_title
 from paperkb.importers import markdown_notes
 from paperkb.importers.merge import plan_import
@@ -158,9 +158,6 @@ FILE_INTRODUCTIONS = {
     ("000_c47078682ed5be7a.txt", 2), ("003_473e5c6dfde20fb7.txt", 2), ("003_473e5c6dfde20fb7.txt", 3),
     ("004_77bf642135204b2e.txt", 2),
 }
-# 002's links to Notion sub-pages (the "Rendering" page and the list at the end) point at
-# files the export does not contain; they are not in the catalog yet (see README).
-SUBPAGE_LINKS = {("002_18dc21780d165c3e.txt", n) for n in (3, 90, 92, 94, 96, 98, 100, 102)}
 _LEAD_LINK = re.compile(r"^(?:\d+(?:\.\d+)*\.\s+)?(?:~~)?\s*\[[^\]]+\]\([^)]*\)\s*(?:\([A-Z]+ \d{4}\))?\s*:?\s*")
 _TABLE_ROW = re.compile(r"^- (?:\*\*)?[A-Z][\w.\- ]*(?: et al\.)? ?\[")
 _LABEL = re.compile(r"^\d+(?:\.\d+)*\.\s+(?:\*\*[^*]+\*\*:?\s*)?")
@@ -168,18 +165,19 @@ _LABEL = re.compile(r"^\d+(?:\.\d+)*\.\s+(?:\*\*[^*]+\*\*:?\s*)?")
 
 def seed_body_lines(name: str, text: str) -> list[tuple[int, str]]:
     """(line number, text) of each line of the author's notes in a seed file: not a heading,
-    a rule, a title (a link item's link, a table row, a numbered item's bold label) or an
-    introduction; what follows a title on its line is body."""
+    a rule, a title (a link item's link, a table row, a numbered item's bold label), an
+    introduction or a sub-page link (checked verbatim against ``subpages``, below); what
+    follows a title on its line is body."""
     lines = text.splitlines()
     out = []
     continued = False  # the second line of a link title wrapped over two lines
     for number, line in enumerate(lines, 1):
         opens = line.count("[") > line.count("]")
-        if continued or line.lstrip().startswith("#") or (name, number) in FILE_INTRODUCTIONS | SUBPAGE_LINKS:
+        if continued or line.lstrip().startswith("#") or (name, number) in FILE_INTRODUCTIONS:
             continued = False
             continue
         continued = opens
-        if opens:
+        if opens or provenance.is_subpage_line(line):
             continue
         body = provenance.normalise(line)
         if not body or re.fullmatch(r"-{3,}", body) or _TABLE_ROW.match(body):
@@ -248,3 +246,80 @@ def test_marks_and_metadata_the_seeds_give(catalog) -> None:
     assert by_id["retinaface"].venue == "CVPR 2020"
     questions = {e.id for e in catalog.questions}
     assert {"seeded-segmentation-medical", "sr-foreground-background-mask"} <= questions
+
+
+# --------------------------------------------------------------------- Notion sub-pages
+def catalog_subpages(catalog) -> list[tuple[str, dict]]:
+    """(owner, item): an entry id, or 'note_files:<file>' for a file's own page."""
+    return [(e.id, s) for e in catalog.entries for s in e.subpages] + [
+        (f"note_files:{name}", s) for name, items in catalog.note_files.items() for s in items]
+
+
+def test_every_seed_sub_page_link_is_in_the_catalog_verbatim(catalog, seed_texts) -> None:
+    """A sub-page block ('[pix2pix](Paper%20Study%20…/pix2pix%20….md)') is the markdown of
+    exactly one catalog sub-page, title and path byte for byte, held by an entry (or the
+    file's page) whose sources name that seed file."""
+    by_id = catalog.by_id()
+    written = {}
+    for owner, item in catalog_subpages(catalog):
+        written.setdefault(subpages.as_markdown(item), []).append(owner)
+    lines = [(name, n, line.strip()) for name, text in seed_texts.items()
+             for n, line in enumerate(text.splitlines(), 1) if provenance.is_subpage_line(line)]
+    assert len(lines) == 8  # 002: "Rendering" and the seven pages listed at the end
+    missing = [f"{name}:{n}: {line}" for name, n, line in lines if len(written.get(line, [])) != 1]
+    assert missing == []
+    for name, _, line in lines:
+        owner = written[line][0]
+        sources = [owner.split(":", 1)[1]] if owner.startswith("note_files:") else by_id[owner].sources
+        assert name in sources, (line, owner)
+    assert {o for o, _ in catalog_subpages(catalog)} == {
+        "pix2pix", "cyclegan", "gan", "dcgan", "munit", "nerf", "stargan", "note_files:002_18dc21780d165c3e.txt"}
+
+
+def test_every_notes_link_to_a_sub_page_is_in_the_catalog(catalog, seed_texts) -> None:
+    """The '[notes](…)' links inside 002's table rows point at the same sub-pages, and the
+    entry of that row holds them."""
+    inline = [(n, text_, path) for name, text in seed_texts.items() for n, line in enumerate(text.splitlines(), 1)
+              if not provenance.is_subpage_line(line) for text_, path in provenance.page_links(line)]
+    assert [(n, t) for n, t, _ in inline] == [(27, "notes"), (38, "notes"), (65, "notes"), (86, "notes")]
+    owners = {item["path"]: owner for owner, item in catalog_subpages(catalog)}
+    assert {n: owners.get(path) for n, _, path in inline} == {27: "pix2pix", 38: "cyclegan", 65: "gan", 86: "nerf"}
+
+
+def test_every_catalog_sub_page_is_a_seed_link(catalog, seed_texts) -> None:
+    """The other way: no sub-page title or path the seed files do not hold, word for word."""
+    seed_lines = {line.strip() for text in seed_texts.values() for line in text.splitlines()}
+    invented = [f"{owner}: {subpages.as_markdown(item)}" for owner, item in catalog_subpages(catalog)
+                if subpages.as_markdown(item) not in seed_lines]
+    assert invented == []
+
+
+def test_venues_filled_from_the_venues_own_pages(catalog) -> None:
+    """Venues the seeds do not give, each confirmed by a public source (title as the venue prints it):
+    edt: ijcai.org/proceedings/2023/121 (its title and four authors); sdssl: the official README
+    (github.com/hagiss/SDSSL, "[WACV 2023]"); pretraining-lifelong-learning: jmlr.org/papers/v24/22-0496;
+    lsgan-effectiveness: IEEE TPAMI 41(12):2947-2960, Dec 2019 (scholars.cityu.edu.hk);
+    one-shot-generative-domain-adaptation: ICCV 2023 (paperswithcode's proceedings links);
+    transgan-nuts-and-bolts: the authors' arXiv comment (2110.13107v3, "CVPR2023 Workshop AI4CC")."""
+    by_id = catalog.by_id()
+    assert {i: by_id[i].venue for i in ("edt-low-level-transformer", "sdssl", "pretraining-lifelong-learning",
+                                        "lsgan-effectiveness", "one-shot-generative-domain-adaptation",
+                                        "transgan-nuts-and-bolts")} == {
+        "edt-low-level-transformer": "IJCAI 2023", "sdssl": "WACV 2023", "pretraining-lifelong-learning": "JMLR 2023",
+        "lsgan-effectiveness": "TPAMI 2019", "one-shot-generative-domain-adaptation": "ICCV 2023",
+        "transgan-nuts-and-bolts": "CVPR Workshops 2023"}
+    # the year is the venue's, as for every other entry with a venue
+    assert {i: by_id[i].year for i in ("edt-low-level-transformer", "sdssl", "pretraining-lifelong-learning",
+                                       "lsgan-effectiveness", "one-shot-generative-domain-adaptation", "retinaface",
+                                       "transgan-nuts-and-bolts")} == {
+        "edt-low-level-transformer": 2023, "sdssl": 2023, "pretraining-lifelong-learning": 2023,
+        "lsgan-effectiveness": 2019, "one-shot-generative-domain-adaptation": 2023, "retinaface": 2020,
+        "transgan-nuts-and-bolts": 2023}
+    # RetinaFace at CVPR 2020: its title and authors there (insightface.ai/retinaface, the authors' BibTeX)
+    assert by_id["retinaface"].title == "RetinaFace: Single-Shot Multi-Level Face Localisation in the Wild"
+    assert by_id["retinaface"].authors == ["Jiankang Deng", "Jia Guo", "Evangelos Ververas", "Irene Kotsia",
+                                           "Stefanos Zafeiriou"]
+    edt = by_id["edt-low-level-transformer"]
+    assert edt.title == "On Efficient Transformer-Based Image Pre-training for Low-Level Vision"
+    assert edt.authors == ["Wenbo Li", "Xin Lu", "Shengju Qian", "Jiangbo Lu"] and edt.arxiv_version == "v1"
+    assert by_id["centered-object-bias"].authors == ["Gergely Szabó", "András Horváth"]  # the paper's byline

@@ -118,3 +118,24 @@ def test_benchmarks_page_renders_the_recorded_figures_escaped(tmp_path) -> None:
     assert "<td>1000</td>" in page and "<td>92.2 s</td>" in page and "<td>120 KB</td>" in page
     assert "<td>—</td>" in page  # a figure not measured
     assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_sub_pages_are_labelled_escaped_text_never_links(tmp_path):
+    from paperkb.catalog.model import Catalog, Entry
+
+    hostile = {"title": "<script>alert(1)</script> pix2pix", "path": "Page%20ab/x%20cd.md\" onmouseover=\"alert(2)"}
+    entry = {"id": "p", "kind": "paper", "title": "T", "tags": [], "status": "read", "refimpl": {"none": "n/a"},
+             "subpages": [hostile, {"title": "GAN", "path": "Page%20ab/GAN%2012.md"}],
+             "sources": ["002.txt"], "added": "2026-11-01"}
+    catalog = Catalog(path=tmp_path / "catalog.yaml", tags={}, entries=[Entry(entry, 0)],
+                      data={"note_files": {"002.txt": {"subpages": [{"title": "Rendering", "path": "Page/R%2099.md"}]}}})
+    page = render_entry(catalog, catalog.entries[0], tmp_path)
+    block = page[page.index('<div class="pkb-added pkb-subpages">'):]
+    block = block[:block.index("</div>")]
+    assert '<p class="pkb-added-label">Notion sub-page (not exported)' in block
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; pix2pix" in block and "<script>" not in page
+    assert "&#34; onmouseover=&#34;alert(2)" in block
+    assert "<a " not in block and "href" not in block and "](" not in block  # text, not a link
+    meta = page[page.index("<th>From notes</th>"):]
+    assert "its Notion sub-page (not exported):</span> <span class=\"pkb-subpage-title\"" in meta
+    assert ">Rendering</span>" in meta and "href" not in meta.split("</tr>")[0]

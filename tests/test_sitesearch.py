@@ -75,3 +75,11 @@ def test_vocabulary_has_typo_targets_and_chinese_words() -> None:
     assert {"pix2pix", "perceptual", "consistency", "radiance"} <= set(vocab["latin"])
     assert {"判别", "风格", "迁移"} <= set(vocab["zh"])
     assert vocab["latin"] == sorted(vocab["latin"])
+
+
+def test_notion_sub_pages_are_not_in_the_record() -> None:
+    """The record holds what the page shows as text worth finding: not sub-page paths or titles."""
+    for entry_id, page_id in (("cyclegan", "d62c159362424283a87f650643492498"), ("dcgan", "c591c03863df4b1eb873f3948bb1e263")):
+        html = _record(entry_id)
+        assert page_id not in html and "Paper%20Study" not in html and "Paper Study" not in html
+    assert "(Unsupervised)" not in _record("cyclegan")

@@ -268,3 +268,64 @@ def test_marker_patterns_leave_ordinary_notes_alone():
     for text in ("生成器 翻译注意力 判别器", "papers on machine translation use attention", "机器翻译模型", "We added noise."):
         assert find_marker(text) is None, text
     assert find_marker("第一行\n不需要。（译注：据英文笔记补写）") == (1, "（译注")
+
+
+SUBPAGE = '    subpages:\n      - title: pix2pix\n        path: "Paper%20Study%20ab12/pix2pix%20cd34.md"\n'
+
+
+def with_subpage(title: str = "pix2pix", path: str = "Paper%20Study%20ab12/pix2pix%20cd34.md") -> str:
+    item = f"    subpages:\n      - title: {title}\n        path: {path}\n"
+    return GOOD_ENTRY.replace("    refimpl:\n", item + "    refimpl:\n")
+
+
+def test_sub_pages_of_an_entry_and_of_a_note_file_are_valid(write_catalog, capsys):
+    header = HEADER.replace("entries:\n", "note_files:\n  000_c47078682ed5be7a.txt:\n    subpages:\n"
+                            "      - {title: Rendering, path: \"Page/Rendering%20e612.md\"}\n\nentries:\n")
+    path = write_catalog(GOOD_ENTRY.replace("    refimpl:\n", SUBPAGE + "    refimpl:\n"), header=header)
+    code, errors, _ = run(path, capsys)
+    assert (code, errors) == (0, [])
+    catalog = read_catalog(path)
+    assert catalog.entries[0].subpages == [{"title": "pix2pix", "path": "Paper%20Study%20ab12/pix2pix%20cd34.md"}]
+    assert catalog.note_files == {"000_c47078682ed5be7a.txt": [{"title": "Rendering", "path": "Page/Rendering%20e612.md"}]}
+
+
+@pytest.mark.parametrize(("path", "why"), [
+    ('"../secret.md"', "leaves the export"),
+    ('"Page/%2E%2E/%2e%2e/secret.md"', "leaves the export"),
+    ('"https://example.org/x.md"', "not a relative path"),
+    ('"javascript:alert(1)"', "not a relative path"),
+    ('"//evil.example/x.md"', "not a relative path"),
+    ('"/etc/passwd"', "not a relative path"),
+    ('"C:/x.md"', "not a relative path"),
+    ('"Page\\\\x.md"', "use '/'"),
+    ('"Page/x%0A.md"', "control character U+000A"),
+    ('"Page/x\\e.md"', "control character U+001B"),
+])
+def test_a_sub_page_path_must_stay_relative_and_inside_the_export(write_catalog, capsys, path, why):
+    catalog = write_catalog(with_subpage(path=path))
+    code, errors, _ = run(catalog, capsys)
+    line = line_of(catalog, "        path: ")
+    assert code == 1 and len(errors) == 1, errors
+    assert errors[0].startswith(f"{catalog}:{line}: entry 'adain': subpages[1].path: ") and why in errors[0]
+
+
+def test_a_sub_page_title_is_one_clean_line_and_paths_are_not_repeated(write_catalog, capsys):
+    catalog = write_catalog(with_subpage(title='"pix\\u2028pix"'))
+    code, errors, _ = run(catalog, capsys)
+    assert code == 1 and "subpages[1].title: control character U+2028" in errors[0]
+    twice = with_subpage().replace("    refimpl:\n", "      - {title: again, path: \"Paper%20Study%20ab12/pix2pix%20cd34.md\"}\n"
+                                   "    refimpl:\n", 1)
+    code, errors, _ = run(write_catalog(twice), capsys)
+    assert code == 1 and errors[0].endswith("subpages[2].path: the same sub-page as item 1")
+
+
+def test_note_files_name_a_source_and_hold_valid_sub_pages(write_catalog, capsys):
+    header = HEADER.replace("entries:\n", "note_files:\n  999_unknown.txt:\n    subpages:\n"
+                            "      - {title: Rendering, path: \"../x.md\"}\n\nentries:\n")
+    path = write_catalog(GOOD_ENTRY, header=header)
+    code, errors, _ = run(path, capsys)
+    assert code == 1
+    assert errors == [
+        f"{path}:{line_of(path, '999_unknown.txt')}: note file '999_unknown.txt': no entry has this file in its sources",
+        f"{path}:{line_of(path, '../x.md')}: note file '999_unknown.txt': subpages[1].path: '../x.md' leaves the export ('..')",
+    ]

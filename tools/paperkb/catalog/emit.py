@@ -16,7 +16,7 @@ from . import yamlsafe
 
 FIELD_ORDER = (
     "id", "kind", "title", "authors", "year", "venue", "doi", "links", "arxiv_version", "tags", "status",
-    "priority", "highlight", "notes", "translations", "summary", "abstract", "refimpl", "sources", "added",
+    "priority", "highlight", "notes", "subpages", "translations", "summary", "abstract", "refimpl", "sources", "added",
 )
 LINK_ORDER = ("arxiv", "pdf", "code", "project", "video", "url")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -58,6 +58,9 @@ def entry_to_yaml(entry: dict[str, Any]) -> str:
             for lang in ("en", "zh"):
                 if value.get(lang):
                     out.append(f"{pad}  {lang}: {_block(value[lang], pad + '    ')}")
+        elif key == "subpages" and isinstance(value, list):
+            out.append(f"{lead}subpages:\n")
+            out.extend(subpages_to_yaml(value, pad + "  "))
         elif key == "refimpl" and isinstance(value, dict):
             out.append(f"{lead}refimpl:\n{pad}  none: {scalar(value.get('none', ''))}\n")
         elif key == "refimpl" and isinstance(value, list):
@@ -74,6 +77,15 @@ def entry_to_yaml(entry: dict[str, Any]) -> str:
         else:
             out.append(f"{lead}{key}: {scalar(value)}\n")
     return "".join(out)
+
+
+def subpages_to_yaml(items: list[dict[str, Any]], indent: str) -> list[str]:
+    """Lines of a ``subpages`` list; paths are always quoted (they hold ``%`` and parentheses)."""
+    out: list[str] = []
+    for item in items:
+        out.append(f"{indent}- title: {scalar(item.get('title', ''))}\n")
+        out.append(f"{indent}  path: {quoted(str(item.get('path', '')))}\n")
+    return out
 
 
 def parse_entry_text(text: str) -> dict[str, Any]:

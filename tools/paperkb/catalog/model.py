@@ -100,6 +100,12 @@ class Entry:
         return dict(self.data.get("notes") or {})
 
     @property
+    def subpages(self) -> list[dict[str, str]]:
+        """The entry's Notion sub-pages the export does not contain: ``{title, path}``, verbatim."""
+        value = self.data.get("subpages")
+        return [dict(i) for i in value if isinstance(i, dict)] if isinstance(value, list) else []
+
+    @property
     def translations(self) -> dict[str, str]:
         """The project's translation of the notes (``en`` translates ``notes.zh``)."""
         return dict(self.data.get("translations") or {})
@@ -150,6 +156,16 @@ class Catalog:
 
     def line_of(self, *path: str | int) -> int:
         return yamlsafe.line_of(self.node, path)
+
+    @property
+    def note_files(self) -> dict[str, list[dict[str, str]]]:
+        """Sub-pages of each note file's page that belong to no entry (``note_files:``)."""
+        raw = self.data.get("note_files") if isinstance(self.data, dict) else None
+        out: dict[str, list[dict[str, str]]] = {}
+        for name, value in raw.items() if isinstance(raw, dict) else ():
+            items = value.get("subpages") if isinstance(value, dict) else None
+            out[str(name)] = [dict(i) for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+        return out
 
     @property
     def papers(self) -> list[Entry]:

@@ -12,6 +12,10 @@ and the seed line it came from compare equal:
 * code and formulas may be wrapped in a fenced block (the fence lines are ignored).
 
 Nothing else is changed: typos, punctuation and wording are the author's.
+
+Links to Notion sub-pages the export does not contain are not notes text: they are kept
+as ``subpages`` data (``{title, path}``), and :func:`subpage_links` finds them in a seed
+file so that they can be compared verbatim.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ _MD_IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]*)[^)]*\)")
 _LOCAL_LINK = re.compile(r"(?<!!)\[([^\]]+)\]\((?!https?://|mailto:|#)[^)]*\)")
 _HEADING = re.compile(r"^#{1,6}\s*(.+?)\s*#*$")
 PLACEHOLDER = re.compile(r"^\*\(figure(?: not included|: [^)]*)\)\*$")
+# '[title](relative/path.md)': a link to a page of the export (a path may hold one level of parentheses)
+_PAGE_LINK = re.compile(r"(?<!!)\[([^\[\]]+)\]\(((?:[^()\s]|\([^()\s]*\))+\.md)\)")
 
 
 def normalise(line: str) -> str:
@@ -54,3 +60,15 @@ def untraced_lines(notes: str, seeds: list[str]) -> list[str]:
     """Lines of ``notes`` that are not (part of) a line of the seed files."""
     return [line for line in notes.splitlines()
             if not ignorable(line) and not any(normalise(line) in s for s in seeds)]
+
+
+def page_links(line: str) -> list[tuple[str, str]]:
+    """``(text, path)`` of each link in ``line`` to a relative ``.md`` page."""
+    return [(m.group(1), m.group(2)) for m in _PAGE_LINK.finditer(line)
+            if not m.group(2).startswith(("http://", "https://", "/"))]
+
+
+def is_subpage_line(line: str) -> bool:
+    """A line that is nothing but one link to a relative page: a Notion sub-page block."""
+    match = _PAGE_LINK.fullmatch(line.strip())
+    return match is not None and bool(page_links(line.strip()))

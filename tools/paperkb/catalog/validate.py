@@ -21,7 +21,7 @@ from jsonschema.exceptions import ValidationError
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from .. import paths
-from . import markers, refimpl_scan, yamlsafe
+from . import markers, refimpl_scan, subpages, yamlsafe
 from .model import STATUSES, Catalog, Entry, Tag
 
 MIN_YEAR = 1900
@@ -79,6 +79,8 @@ def _where(catalog: Catalog, path: tuple) -> str:
         return f"entry #{path[1] + 1}"
     if len(path) >= 2 and path[0] == "tags":
         return f"tag '{path[1]}'"
+    if len(path) >= 2 and path[0] == "note_files":
+        return f"note file '{path[1]}'"
     return "catalog"
 
 
@@ -334,6 +336,35 @@ def _check_author_notes(catalog: Catalog, entry: Entry, report: Report) -> None:
         )
 
 
+def _check_subpages(catalog: Catalog, entry: Entry, report: Report) -> None:
+    """Sub-page paths stay relative and inside the export; titles are one clean line."""
+    for (index, key), message in subpages.problems(entry.data.get("subpages")):
+        report.errors.append(
+            Problem(catalog.path, entry.line_of("subpages", index, key), f"entry '{entry.id}'",
+                    f"subpages[{index + 1}].{key}: {message}")
+        )
+
+
+def _check_note_files(catalog: Catalog, report: Report) -> None:
+    raw = catalog.data.get("note_files") if isinstance(catalog.data, dict) else None
+    if not isinstance(raw, dict):
+        return
+    sources = {s for e in catalog.entries for s in e.sources if isinstance(s, str)}
+    block = yamlsafe.child(catalog.node, "note_files")
+    key_lines = {k.value: k.start_mark.line + 1 for k, _ in block.value} if isinstance(block, MappingNode) else {}
+    for name, value in raw.items():
+        where = f"note file '{name}'"
+        if name not in sources:
+            report.errors.append(Problem(catalog.path, key_lines.get(name, catalog.line_of("note_files")), where,
+                                         "no entry has this file in its sources"))
+        items = value.get("subpages") if isinstance(value, dict) else None
+        for (index, key), message in subpages.problems(items):
+            report.errors.append(
+                Problem(catalog.path, catalog.line_of("note_files", name, "subpages", index, key), where,
+                        f"subpages[{index + 1}].{key}: {message}")
+            )
+
+
 def _check_metadata(catalog: Catalog, entry: Entry, report: Report) -> None:
     """Missing metadata is a warning: leaving a field out beats guessing it."""
     if entry.kind != "paper":
@@ -516,8 +547,10 @@ def validate(
         _check_links(catalog, entry, report)
         _check_year(catalog, entry, report, this_year)
         _check_author_notes(catalog, entry, report)
+        _check_subpages(catalog, entry, report)
         _check_metadata(catalog, entry, report)
         _check_none_reason(catalog, entry, report)
+    _check_note_files(catalog, report)
     if check_refimpl:
         _check_refimpl(catalog, report, repo_root)
     report.errors.sort(key=lambda p: (str(p.path) != str(catalog.path), p.line))
@@ -568,6 +601,7 @@ def validate_entry(
     _check_links(catalog, entry, report)
     _check_year(catalog, entry, report, _dt.date.today().year)
     _check_author_notes(catalog, entry, report)
+    _check_subpages(catalog, entry, report)
     _check_metadata(catalog, entry, report)
     if check_refimpl:
         _check_refimpl(catalog, report, repo_root or paths.REPO_ROOT, orphans=False)

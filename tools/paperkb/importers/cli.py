@@ -36,17 +36,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _records(args: argparse.Namespace) -> tuple[list, list]:
-    records, skipped = [], []
+def _records(args: argparse.Namespace) -> tuple[list, list, dict]:
+    records, skipped, file_subpages = [], [], {}
     for name in args.files:
         result = markdown_notes.parse_file(name)
         records += result.records
         skipped += result.skipped
+        if result.subpages:
+            file_subpages.setdefault(Path(name).name, []).extend(result.subpages)
     for name in args.bibtex:
         result = bibtex.parse_file(name)
         records += result.records
         skipped += result.skipped
-    return records, skipped
+    return records, skipped, file_subpages
 
 
 def _report(plan: Plan, skipped: list, quiet: bool, dry_run: bool) -> None:
@@ -61,6 +63,7 @@ def _report(plan: Plan, skipped: list, quiet: bool, dry_run: bool) -> None:
     print(
         f"{verb} {plan.count('add')}, merged {plan.count('merge')}, skipped {plan.count('skip') + len(skipped)}"
         f"{', new tags ' + str(len(plan.new_tags)) if plan.new_tags else ''}"
+        f"{', file sub-pages ' + str(plan.note_file_pages_added) if plan.note_file_pages_added else ''}"
         f"{', default status for ' + str(plan.defaulted) if plan.defaulted else ''}"
         f"{' (dry run: nothing written)' if dry_run else ''}"
     )
@@ -85,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         parser.error(f"--date {args.date!r} is not YYYY-MM-DD")
     try:
-        records, skipped = _records(args)
+        records, skipped, file_subpages = _records(args)
     except UnicodeDecodeError as exc:
         name = next((n for n in [*args.files, *args.bibtex] if not _is_utf8(n)), "a note file")
         line = exc.object.count(b"\n", 0, exc.start) + 1 if isinstance(exc.object, bytes) else 1
@@ -110,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             problems = validate(catalog, check_refimpl=False).errors
             if problems:  # merging into entries of the wrong shape would guess; fix them first
                 raise CatalogError([str(p) for p in problems])
-            plan = plan_import(catalog, records, today=today)
+            plan = plan_import(catalog, records, today=today, file_subpages=file_subpages)
             _report(plan, skipped, args.quiet, args.dry_run)
             if args.dry_run or not plan.has_changes:
                 return 0

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..catalog import subpages as S
 from . import text as T
 from .record import URL, NoteRecord, classify_link, is_generic_link_text, name_key
 
@@ -63,6 +64,8 @@ class Skipped:
 class ParseResult:
     records: list[NoteRecord] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    # sub-pages of the file's own page that belong to no record (the catalog's note_files)
+    subpages: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -141,6 +144,7 @@ class _Parser:
         self.sections: list[tuple[int, str | None]] = []
         self.loose: NoteRecord | None = None
         self.loose_lines: list[str] = []
+        self.subpage_links: list[dict[str, str]] = []  # standalone links to absent sub-pages
         self.strike_means_unread = bool(_STRIKE_MEANS_UNREAD.search("\n".join(self.lines[:10])))
 
     # -- helpers ------------------------------------------------------------
@@ -194,7 +198,33 @@ class _Parser:
             else:
                 i = self.paragraph(i)
         self.close_loose()
+        self.place_subpages()
         return self.result
+
+    def is_subpage(self, target: str) -> bool:
+        """A relative link to a page file the export does not contain."""
+        if T.is_remote(target) or target.startswith(("mailto:", "#")) or T.local_exists(target, self.base):
+            return False
+        return S.path_problem(target) is None
+
+    def place_subpages(self) -> None:
+        """A Notion export lists a page's sub-pages as bare links. Each belongs to the
+        record that already links it (its ``[notes]`` link) or that has its name; the
+        rest belong to the file's page itself."""
+        papers = [r for r in self.result.records if r.kind == "paper" and not r.cited]
+        for item in self.subpage_links:
+            owner = next((r for r in papers for s in r.subpages if s["path"] == item["path"]), None)
+            if owner is not None:
+                for s in owner.subpages:
+                    if s["path"] == item["path"]:
+                        s["title"] = item["title"]  # the page's own title, as the list writes it
+                continue
+            key = name_key(item["title"])
+            owner = next((r for r in papers if name_key(r.title) == key), None) if len(key) >= 3 else None
+            if owner is not None:
+                owner.subpages.append(dict(item))
+            elif all(s["path"] != item["path"] for s in self.result.subpages):
+                self.result.subpages.append(dict(item))
 
     def _item_end(self, start: int, *, indented_only: bool) -> int:
         """First line after the item that starts at ``start``."""
@@ -346,8 +376,14 @@ class _Parser:
         note_lines = [head_tail.strip(), *tail.split("\n")] if tail else [head_tail.strip()]
         record.notes = self.notes(note_lines)
         if not record.links and not record.notes:
-            self.skip(i, title, "a link to a page that is not present, and no note")
+            if self.is_subpage(url) and not struck and not lead.group("bold"):
+                raw = lead.group("title")
+                self.subpage_links.append({"title": raw, "path": url})
+            else:
+                self.skip(i, title, "a link to a page that is not present, and no note")
             return
+        if self.is_subpage(url):
+            record.subpages.append({"title": S.title_from_path(url), "path": url})
         self.result.records.append(record)
         self.attach_links(record, i)
 
@@ -378,6 +414,9 @@ class _Parser:
                 if T.is_remote(url):
                     kind, value = classify_link(url, label)
                     record.links.setdefault(kind, value)
+                elif self.is_subpage(url) and all(s["path"] != url for s in record.subpages):
+                    # '[[notes](Page%20<id>/pix2pix%20<id>.md)]': the entry's own notes page
+                    record.subpages.append({"title": S.title_from_path(url), "path": url})
             record.notes = self.notes(more)
         else:
             label = _BOLD_LABEL.match(head)

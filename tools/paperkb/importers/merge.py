@@ -49,6 +49,9 @@ class Plan:
     actions: list[Action] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     defaulted: int = 0  # new entries whose status is the default (the notes do not say)
+    # note file → its page's sub-pages: the whole new ``note_files`` mapping, when it changed
+    note_files: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    note_file_pages_added: int = 0
 
     @property
     def added(self) -> list[dict[str, Any]]:
@@ -56,7 +59,7 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        return bool(self.changed or self.added or self.new_tags)
+        return bool(self.changed or self.added or self.new_tags or self.note_files)
 
     def count(self, verb: str) -> int:
         return sum(1 for a in self.actions if a.verb == verb)
@@ -233,6 +236,8 @@ class Planner:
             entry["highlight"] = True
         if record.notes:
             entry["notes"] = {T.language(record.notes): _ends_line(record.notes)}
+        if record.subpages:
+            entry["subpages"] = [dict(s) for s in record.subpages]
         if record.abstract:
             entry["abstract"] = _ends_line(record.abstract)  # the emitter writes a block: it ends a line
         entry["refimpl"] = {"none": DEFAULT_REFIMPL_REASON}
@@ -260,6 +265,11 @@ class Planner:
                 merged = (old.rstrip("\n") + "\n\n" + record.notes) if old.strip() else record.notes
                 notes[lang] = _ends_line(merged)
                 changes.append(f"notes.{lang}")
+        known = {s.get("path") for s in entry.get("subpages") or []}
+        new_pages = [dict(s) for s in record.subpages if s["path"] not in known]
+        if new_pages:
+            entry["subpages"] = [*(entry.get("subpages") or []), *new_pages]
+            changes.append("subpages")
         links = entry.setdefault("links", {})
         for kind, value in record.links.items():
             if kind not in links:
@@ -333,9 +343,39 @@ class Planner:
         return report.errors[0].message if report.errors else None
 
 
-def plan_import(catalog: Catalog, records: list[NoteRecord], *, today: str) -> Plan:
-    """What importing ``records`` into ``catalog`` would do; the catalog itself is not touched."""
+def plan_note_files(plan: Plan, catalog: Catalog, file_subpages: dict[str, list[dict[str, str]]]) -> None:
+    """Sub-pages of each file's own page (``note_files:``): new ones are added, known ones kept.
+    A file is listed only when some entry names it in its sources (the validator's rule).
+    When anything is new, ``plan.note_files`` is the whole new mapping."""
+    sources = {s for e in plan.entries for s in e.get("sources") or []}
+    merged = {name: [dict(s) for s in items] for name, items in catalog.note_files.items()}
+    added = 0
+    for name, items in file_subpages.items():
+        if name not in sources:
+            plan.warnings.append(f"{name}: the sub-pages of its page belong to no entry's source; not imported")
+            continue
+        have = merged.setdefault(name, [])
+        for item in items:
+            if all(s.get("path") != item["path"] for s in have):
+                have.append(dict(item))
+                added += 1
+    if added:
+        plan.note_files = {name: items for name, items in merged.items() if items}
+        plan.note_file_pages_added = added
+
+
+def plan_import(
+    catalog: Catalog,
+    records: list[NoteRecord],
+    *,
+    today: str,
+    file_subpages: dict[str, list[dict[str, str]]] | None = None,
+) -> Plan:
+    """What importing ``records`` into ``catalog`` would do; the catalog itself is not touched.
+    ``file_subpages`` maps a note file to the sub-pages of its own page (belonging to no record)."""
     planner = Planner(catalog, today)
     for record in records:
         planner.take(record)
+    if file_subpages:
+        plan_note_files(planner.plan, catalog, file_subpages)
     return planner.plan

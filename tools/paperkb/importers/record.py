@@ -36,6 +36,8 @@ class NoteRecord:
     venue: str | None = None
     doi: str | None = None
     abstract: str | None = None
+    # Notion sub-pages of this entry that the export does not contain: {title, path}, verbatim
+    subpages: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def where(self) -> str:

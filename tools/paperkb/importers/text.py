@@ -41,7 +41,7 @@ def is_remote(src: str) -> bool:
     return src.startswith(("http://", "https://"))
 
 
-def _local_exists(src: str, base: Path | None) -> bool:
+def local_exists(src: str, base: Path | None) -> bool:
     if is_remote(src) or base is None or not src:
         return False
     from urllib.parse import unquote
@@ -71,7 +71,7 @@ def replace_images(text: str, base: Path | None) -> str:
 
     def md(match: re.Match[str]) -> str:
         alt, src = match.group(1), match.group(2).split(" ")[0]
-        if is_remote(src) or _local_exists(src, base):
+        if is_remote(src) or local_exists(src, base):
             return match.group(0)
         return _figure(alt, src)
 
@@ -90,7 +90,7 @@ def replace_missing_links(text: str, base: Path | None) -> str:
 
     def sub(match: re.Match[str]) -> str:
         label, target = match.group(1), match.group(2)
-        if is_remote(target) or target.startswith(("mailto:", "#")) or _local_exists(target, base):
+        if is_remote(target) or target.startswith(("mailto:", "#")) or local_exists(target, base):
             return match.group(0)
         return label
 

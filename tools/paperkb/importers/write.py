@@ -12,13 +12,15 @@ import re
 from pathlib import Path
 
 from ..catalog import blocks
-from ..catalog.emit import entry_to_yaml
+from ..catalog.emit import entry_to_yaml, scalar, subpages_to_yaml
 from ..catalog.load import CatalogError, catalog_from_text
 from ..catalog.validate import validate
 from ..catalog.writer import Session
 from .merge import Plan
 
 _TAGS_KEY = re.compile(r"^tags:\s*(#.*)?$")
+_NOTE_FILES_KEY = re.compile(r"^note_files:\s*(#.*)?$")
+_ENTRIES_KEY = re.compile(r"^entries:")
 _PLAIN = re.compile(r"^[^\s,:{}\[\]#&*!|>'\"%@`?-][^,:{}\[\]#]*$")
 
 
@@ -52,6 +54,30 @@ def _tags_insert_at(lines: list[str], path: Path) -> int:
     return last + 1
 
 
+def note_files_to_yaml(note_files: dict[str, list[dict[str, str]]]) -> list[str]:
+    lines = ["note_files:\n"]
+    for name, items in note_files.items():
+        lines += [f"  {scalar(name)}:\n", "    subpages:\n", *subpages_to_yaml(items, "      ")]
+    return lines
+
+
+def _note_files_span(lines: list[str], path: Path) -> tuple[int, int]:
+    """0-based [start, stop) of the top-level ``note_files:`` block, or an empty span
+    before ``entries:`` where a new one goes."""
+    start = next((i for i, line in enumerate(lines) if _NOTE_FILES_KEY.match(line.rstrip("\n"))), None)
+    if start is None:
+        at = next((i for i, line in enumerate(lines) if _ENTRIES_KEY.match(line)), None)
+        if at is None:
+            raise WriteError([f"{path}:1: catalog: no 'entries:' line to put 'note_files:' before"])
+        return at, at
+    stop = start + 1
+    while stop < len(lines) and (not lines[stop].strip() or lines[stop][0].isspace()):
+        stop += 1
+    while stop > start + 1 and not lines[stop - 1].strip():
+        stop -= 1  # keep the blank lines after the block
+    return start, stop
+
+
 def render(text: str, plan: Plan, path: Path) -> str:
     """The catalog text with ``plan`` applied."""
     layout = blocks.split(text)
@@ -80,6 +106,10 @@ def render(text: str, plan: Plan, path: Path) -> str:
         at = _tags_insert_at(lines, path)
         new_lines = [f"  {slug}: {{en: {_flow(t['en'])}, zh: {_flow(t['zh'])}}}\n" for slug, t in plan.new_tags.items()]
         edits.append((at, at, new_lines))
+    if plan.note_files:
+        start, stop = _note_files_span(lines, path)
+        block = note_files_to_yaml(plan.note_files)
+        edits.append((start, stop, block + ["\n"] if start == stop else block))
     for start, stop, replacement in sorted(edits, key=lambda e: e[0], reverse=True):
         lines[start:stop] = replacement
     return "".join(lines)
@@ -95,6 +125,8 @@ def check(new_text: str, plan: Plan, path: Path) -> None:
     if got != plan.entries:
         bad = next(i for i, (a, b) in enumerate(zip(got, plan.entries, strict=False)) if a != b) if got else 0
         raise WriteError([f"{path}:1: catalog: the written text does not read back as planned (entry #{bad + 1})"])
+    if plan.note_files and catalog.note_files != plan.note_files:
+        raise WriteError([f"{path}:1: catalog: the written note_files do not read back as planned"])
     report = validate(catalog, check_refimpl=False)
     if report.errors:
         raise WriteError([str(p) for p in report.errors])

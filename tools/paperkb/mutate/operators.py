@@ -125,6 +125,10 @@ def _skipped_subtrees(tree: ast.AST) -> set[int]:
             for kw in node.keywords:
                 if kw.arg == "inplace":
                     mark(kw.value)
+                # zip's ``strict`` only turns a length mismatch made elsewhere into an error, like
+                # an assert (which is not mutated either); with equal lengths it changes nothing.
+                if kw.arg == "strict" and getattr(node.func, "id", "") == "zip":
+                    mark(kw.value)
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
             if name in INPLACE_LAYERS:
                 for arg in node.args:

@@ -282,21 +282,38 @@ def run_mutants(
     timeout: float,
     jobs: int = 1,
     progress: Callable[[int, int, Outcome], None] | None = None,
+    retry_factor: float = 3.0,
 ) -> list[Outcome]:
-    """Each mutant of ``closure[0]`` tried in a forked child, up to ``jobs`` at a time, in order."""
+    """Each mutant of ``closure[0]`` tried in a forked child, up to ``jobs`` at a time, in order.
+
+    A mutant that times out is tried once more, alone, with ``retry_factor`` times the
+    timeout: on a busy machine a slow run is not yet a hang, and a timeout counts as killed.
+    """
     original = (root / PACKAGE / f"{closure[0]}.py").read_text(encoding="utf-8")
+    results = _run_batch(root, closure, original, list(enumerate(mutants)), lines, timeout, jobs)
+    again = [(i, mutants[i]) for i, o in results.items() if o.status == "timeout"]
+    if again:
+        results.update(_run_batch(root, closure, original, again, lines, timeout * retry_factor, 1))
+    outcomes = [results[i] for i in range(len(mutants))]
+    if progress:
+        for i, outcome in enumerate(outcomes, 1):
+            progress(i, len(mutants), outcome)
+    return outcomes
+
+
+def _run_batch(
+    root: Path,
+    closure: list[str],
+    original: str,
+    items: list[tuple[int, Mutant]],
+    lines: LineMap,
+    timeout: float,
+    jobs: int,
+) -> dict[int, Outcome]:
     results: dict[int, Outcome] = {}
     running: dict[int, tuple[int, float, int]] = {}  # pid -> (index, start, tests)
-    pending = list(enumerate(mutants))
-    reported = 0
-
-    def report_ready() -> None:
-        nonlocal reported
-        while reported in results:
-            if progress:
-                progress(reported + 1, len(mutants), results[reported])
-            reported += 1
-
+    pending = list(items)
+    mutants = dict(items)
     while pending or running:
         while pending and len(running) < max(1, jobs):
             index, mutant = pending.pop(0)
@@ -306,7 +323,6 @@ def run_mutants(
                 continue
             pid = _start_child(root, closure, mutant.apply(original), tests)
             running[pid] = (index, time.perf_counter(), len(tests))
-        report_ready()
         if not running:
             continue
         now = time.perf_counter()
@@ -324,5 +340,4 @@ def run_mutants(
             del running[pid]
             results[index] = Outcome(mutants[index], verdict, time.perf_counter() - started, n)
         time.sleep(0.01)
-    report_ready()
-    return [results[i] for i in range(len(mutants))]
+    return results

@@ -43,6 +43,9 @@ LABELS = {
     "summary": {"en": "Summary (added by paperkb)", "zh": "摘要（paperkb 补充）"},
     "translation": {"en": "Translation (not the author's words)", "zh": "译文（非作者原文）"},
     "abstract": "Abstract (from arXiv)",
+    # links to Notion pages the export does not contain: the author's titles, shown as text only
+    "subpage": "Notion sub-page (not exported) · Notion 子页面（未导出）",
+    "file_subpage": "its Notion sub-page (not exported):",
 }
 UP_NEXT_LIMIT = 15
 
@@ -273,6 +276,8 @@ def render_entry(catalog: Catalog, entry: Entry, repo_root: Path | None = None, 
             added=added,
             changed=changed,
             sources=_source_titles(site.repo_root, entry.sources),
+            subpages=entry.subpages,
+            file_subpages={name: catalog.note_files[name] for name in entry.sources if catalog.note_files.get(name)},
             notebook="../../" + site.notebooks[entry.id] if entry.id in site.notebooks else None,
             root="../../",
         )
