@@ -118,7 +118,7 @@ def test_config_defaults_are_the_papers() -> None:
     assert (c.dim, c.style_dim, c.mlp_dim) == (64, 8, 256)  # App. B: c7s1-64, 8-d style code, 256-unit MLP
     assert (c.n_downsample, c.n_style_downsample, c.n_res) == (2, 4, 4)  # App. B / AdaINGen
     assert (c.lambda_x, c.lambda_c, c.lambda_s) == (10.0, 1.0, 1.0)  # Eq. 5, recon_x_w / recon_c_w / recon_s_w
-    assert OFFICIAL == c
+    assert c == OFFICIAL
 
 
 def test_official_generator_has_the_official_parameter_count() -> None:
