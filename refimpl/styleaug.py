@@ -244,13 +244,22 @@ class StyleRandomizer(nn.Module):
                           ConditionalResidualBlock, UpConvCIN, sample_style_embedding])
 def styleaug_randomizer() -> Example:
     g = seeded(0)
-    model = StyleRandomizer(StyleTransformer(width=2, n_res=1, embedding_dim=6),
-                            StyleAugConfig(embedding_dim=6))
+    augment = StyleRandomizer(StyleTransformer(width=2, n_res=1, embedding_dim=6), StyleAugConfig(embedding_dim=6))
+    classifier = nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                               nn.Flatten(), nn.Linear(4, 5))
+    model = nn.ModuleDict({"aug": augment, "f": classifier})
     x = torch.rand(2, 3, 12, 16, generator=g)
     base = torch.randn(2, 6, generator=g)
-    z = torch.randn(2, 6, generator=g)
-    return Example(model=model, inputs=(x, base), output_shapes=((2, 3, 12, 16),),
-                   run=lambda m, x, base: m(x, base, embedding=z))
+    z1, z2 = torch.randn(2, 6, generator=g), torch.randn(2, 6, generator=g)
+    labels = torch.tensor([4, 0])
+
+    def run(m: nn.ModuleDict, x: torch.Tensor, base: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        # the augmenter is fixed and its output detached: only the classifier learns from the restyled views
+        aug1, aug2 = m["aug"](x, base, embedding=z1), m["aug"](x, base, embedding=z2)
+        logits = [m["f"](v) for v in (x, aug1, aug2)]
+        return aug1, consistency_loss(*logits, labels)
+
+    return Example(model=model, inputs=(x, base, labels), output_shapes=((2, 3, 12, 16), ()), run=run)
 
 
 @register_example(covers=[consistency_loss, jensen_shannon, classic_ce_loss, StyleAug])
