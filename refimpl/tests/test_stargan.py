@@ -87,6 +87,10 @@ def test_standard_128x128_parameter_counts() -> None:
         d = Discriminator(image_size=c.image_size, conv_dim=c.d_conv_dim, c_dim=c.c_dim, repeat_num=c.d_repeat_num)
         assert _count(d) == 44_762_048
         assert sum(isinstance(m, ResidualBlock) for m in Generator().modules()) == 6
+        # The constructors' own defaults are the official 128×128 CelebA models.
+        assert _count(Generator()) == 8_430_528
+        assert _count(Discriminator()) == 44_762_048
+        assert Discriminator().cls_head.out_channels == 5 and Discriminator().cls_head.kernel_size == (2, 2)
 
 
 def test_discriminator_heads_on_128_input() -> None:
@@ -114,17 +118,19 @@ def test_gradient_penalty_is_zero_for_a_unit_norm_gradient_critic(device: torch.
 
 
 def test_gradient_penalty_is_evaluated_on_the_interpolates_and_differentiable() -> None:
-    real, fake = torch.ones(2, 1, 2, 2), torch.zeros(2, 1, 2, 2)
+    real, fake = torch.full((2, 1, 2, 2), 2.0), torch.zeros(2, 1, 2, 2, requires_grad=True)
     alpha = torch.tensor([0.25, 0.75]).view(2, 1, 1, 1)
     seen = []
 
     def critic(x: torch.Tensor) -> torch.Tensor:
         seen.append(x.detach().clone())
-        return 0.5 * (x**2).flatten(1).sum(1)  # ∇ = x̂, ‖x̂‖ = 2α
+        return 0.5 * (x**2).flatten(1).sum(1)  # ∇ = x̂ = 2α everywhere, so ‖x̂‖ = 4α over 4 pixels
 
     gp = gradient_penalty(critic, real, fake, alpha)
-    torch.testing.assert_close(seen[0][:, 0, 0, 0], torch.tensor([0.25, 0.75]))
-    torch.testing.assert_close(gp, torch.tensor(((0.5 - 1) ** 2 + (1.5 - 1) ** 2) / 2))
+    torch.testing.assert_close(seen[0][:, 0, 0, 0], torch.tensor([0.5, 1.5]))  # α·real + (1 − α)·fake
+    torch.testing.assert_close(gp, torch.tensor(((1.0 - 1) ** 2 + (3.0 - 1) ** 2) / 2))
+    gp.backward()
+    assert fake.grad is None  # the penalty trains D only: the fakes are detached
     weight = torch.tensor(2.0, requires_grad=True)
     gradient_penalty(lambda x: weight * x.flatten(1).sum(1), real, fake, alpha).backward()
     assert weight.grad is not None and weight.grad.abs() > 0  # create_graph: the penalty trains D
@@ -173,3 +179,13 @@ def test_objectives_combine_terms_with_the_paper_weights() -> None:
     g_expected = (-src_fake.mean() + domain_classification_loss(cls_fake, c_trg)
                   + 10 * F.l1_loss(g(fake, c_org), x))
     torch.testing.assert_close(generator_objective(d, g, x, c_org, c_trg, TINY), g_expected)
+
+
+def test_discriminator_objective_does_not_train_the_generator() -> None:
+    """Eq. 6 updates D alone: G(x, c) enters it as a constant."""
+    g, d = _tiny()
+    x = torch.rand(2, 3, TINY.image_size, TINY.image_size)
+    c_org, c_trg = torch.eye(3)[:2], torch.eye(3)[[2, 0]]
+    discriminator_objective(d, g, x, c_org, c_trg, torch.rand(2, 1, 1, 1)).backward()
+    assert all(p.grad is None for p in g.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in d.parameters())

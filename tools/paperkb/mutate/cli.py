@@ -86,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(mark, end="" if i < n else f" {module}: {n} mutants\n", file=sys.stderr, flush=True)
 
             outcomes = run_mutants(root, closure, mutants, lines, timeout, args.jobs, progress)
+            if any(o.status == "timeout" for o in outcomes):
+                n = sum(o.status == "timeout" for o in outcomes)
+                print(f"  {module}: {n} mutant(s) still timed out when retried alone; counted as killed",
+                      file=sys.stderr)
             equivalents = report.load_equivalents(args.out / "equivalent" / f"{module}.yaml")
             result = report.summarise(module, outcomes, equivalents)
             result["seconds"] = round(time.perf_counter() - start, 1)

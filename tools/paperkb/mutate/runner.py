@@ -290,15 +290,17 @@ def run_mutants(
     timeout: on a busy machine a slow run is not yet a hang, and a timeout counts as killed.
     """
     original = (root / PACKAGE / f"{closure[0]}.py").read_text(encoding="utf-8")
-    results = _run_batch(root, closure, original, list(enumerate(mutants)), lines, timeout, jobs)
+    total = len(mutants)
+
+    def first(i: int, o: Outcome) -> None:
+        if progress:
+            progress(i + 1, total, o)
+
+    results = _run_batch(root, closure, original, list(enumerate(mutants)), lines, timeout, jobs, first)
     again = [(i, mutants[i]) for i, o in results.items() if o.status == "timeout"]
     if again:
         results.update(_run_batch(root, closure, original, again, lines, timeout * retry_factor, 1))
-    outcomes = [results[i] for i in range(len(mutants))]
-    if progress:
-        for i, outcome in enumerate(outcomes, 1):
-            progress(i, len(mutants), outcome)
-    return outcomes
+    return [results[i] for i in range(total)]
 
 
 def _run_batch(
@@ -309,8 +311,19 @@ def _run_batch(
     lines: LineMap,
     timeout: float,
     jobs: int,
+    report: Callable[[int, Outcome], None] | None = None,
 ) -> dict[int, Outcome]:
+    """Run ``items`` and return their outcomes by index; ``report`` sees them in index order."""
     results: dict[int, Outcome] = {}
+    order = [i for i, _ in items]
+    shown = 0
+
+    def show() -> None:
+        nonlocal shown
+        while report and shown < len(order) and order[shown] in results:
+            report(order[shown], results[order[shown]])
+            shown += 1
+
     running: dict[int, tuple[int, float, int]] = {}  # pid -> (index, start, tests)
     pending = list(items)
     mutants = dict(items)
@@ -323,6 +336,7 @@ def _run_batch(
                 continue
             pid = _start_child(root, closure, mutant.apply(original), tests)
             running[pid] = (index, time.perf_counter(), len(tests))
+        show()
         if not running:
             continue
         now = time.perf_counter()
@@ -340,4 +354,5 @@ def _run_batch(
             del running[pid]
             results[index] = Outcome(mutants[index], verdict, time.perf_counter() - started, n)
         time.sleep(0.01)
+    show()
     return results
