@@ -18,7 +18,6 @@ Implemented:
 * Eq. 1–3, the content reconstruction loss ``‖x − G(x, {x})‖₁`` and the
   feature matching loss ``‖D_f(x̄) − mean_k D_f(y_k)‖₁`` on spatially averaged
   discriminator features; weights λ_R = 0.1, λ_F = 1 (Sec. 4).
-
 * App. A, the discriminator: a 7×7 conv and 10 activation-first residual
   blocks (Leaky ReLU 0.2, no normalisation, reflection padding), average
   pooling between pairs of blocks, a Leaky ReLU + 1×1 conv head with one map
