@@ -19,17 +19,18 @@ HEADER = "version: 1\n\ntags:\n  gan: {en: GAN, zh: 生成对抗网络}\n  loss:
 
 _LETTERS = string.ascii_letters + string.digits + " -.()/+" + "生成对抗网络风格迁移"
 words = st.text(alphabet=_LETTERS, min_size=1, max_size=40).map(str.strip).filter(bool)
-# Items of flow lists: PyYAML's emitter writes ['0,'] as [0,], which reads back as [0]
-# (a bug in yaml.safe_dump's flow style), so list items here hold no comma.
-items = st.text(alphabet=_LETTERS.replace(",", ""), min_size=1, max_size=40).map(str.strip).filter(bool)
+# Items of flow lists hold commas, colons and hashes too ('0,' once came back as 0).
+items = st.text(alphabet=_LETTERS + ",:#'", min_size=1, max_size=40).map(str.strip).filter(bool)
 slugs = st.from_regex(r"\A[a-z0-9][a-z0-9-]{0,30}\Z").filter(
     lambda s: s not in {"index", "tags", "entries", "search", "assets", "papers", "tricks", "dashboard",
                         "about", "howto", "sitemap", "stylesheets", "javascripts", "gpu-smoke", "404"}
 )
-# Lines start with no space: the emitter writes notes as "|" blocks without an
-# indentation indicator, so a first line starting with spaces does not read back.
-note_lines = st.lists(st.text(alphabet=_LETTERS + "#*`$=", max_size=60).map(str.strip), min_size=1, max_size=6)
-notes = note_lines.map(lambda lines: "\n".join(lines).strip("\n") + "\n").filter(lambda t: t.strip())
+# Lines may start or end with spaces or a tab (a first line starting with spaces needs
+# an indentation indicator), and a note may end with no line break or several.
+note_lines = st.lists(st.text(alphabet=_LETTERS + "#*`$=:\t", max_size=60), min_size=1, max_size=6)
+notes = st.builds(lambda lines, end: "\n".join(lines) + end, note_lines, st.sampled_from(["\n", "", "\n\n"])).filter(
+    lambda t: t.strip()
+)
 
 
 @st.composite

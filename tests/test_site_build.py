@@ -81,3 +81,11 @@ def test_sidebar_lists_sections_not_tags(built_site):
     for section in ("Reading dashboard", "Library", "Tags", "GPU smoke results", "How-to", "About"):
         assert section in nav
     assert "tags/gan/" not in nav
+
+
+def test_benchmarks_page_shows_the_recorded_site_build(built_site):
+    data = json.loads((REPO_ROOT / "docs" / "data" / "site-bench.json").read_text(encoding="utf-8"))
+    html = (built_site / "benchmarks" / "index.html").read_text(encoding="utf-8")
+    assert f"Site build at {data['entries']} entries" in html
+    assert f"<td>{data['warm_s']:.1f} s</td><td>{data['warm_s'] / data['plain_s']:.2f}×</td>" in html
+    assert f"<td>{data['plain_s']:.1f} s</td><td>1.00×</td>" in html

@@ -22,8 +22,15 @@ from paperkb.notebooks import NotebookError  # noqa: E402
 from paperkb.notebooks.site import notebook_files, site_notebooks  # noqa: E402
 from paperkb.sitegen import build_site, generate_pages, site_nav  # noqa: E402
 from paperkb.sitegen.assets import MissingAssets, vendored_files  # noqa: E402
+from paperkb.sitegen.blocks import restore  # noqa: E402
 from paperkb.sitegen.home import COUNTS_MARKER  # noqa: E402
-from paperkb.sitegen.pages import MUTATION_DIR, SEARCH_BENCH, notebook_links, render_counts  # noqa: E402
+from paperkb.sitegen.pages import (  # noqa: E402
+    MUTATION_DIR,
+    SEARCH_BENCH,
+    SITE_BENCH,
+    notebook_links,
+    render_counts,
+)
 from paperkb.sitesearch import build_search_index  # noqa: E402
 from paperkb.sitesearch.build import SearchBuildError  # noqa: E402
 
@@ -46,8 +53,9 @@ def on_config(config):
     _state["site"] = build_site(catalog, root)
     _state["notebooks"] = site_notebooks(root)
     _state["site"].notebooks.update(notebook_links(_state["notebooks"]))
+    benchmarks = (root / SEARCH_BENCH).is_file() or (root / SITE_BENCH).is_file()
     config["nav"] = site_nav(
-        catalog, mutation=any((root / MUTATION_DIR).glob("*.json")), benchmarks=(root / SEARCH_BENCH).is_file(),
+        catalog, mutation=any((root / MUTATION_DIR).glob("*.json")), benchmarks=benchmarks,
         notebooks=_state["notebooks"],
     )
     return config
@@ -57,8 +65,11 @@ def on_config(config):
 @event_priority(50)
 def on_files(files, config):
     site = _state["site"]
+    _state["blocks"] = {}
     for page in generate_pages(_state["catalog"], site=site):
-        files.append(File.generated(config, page.path, content=page.markdown))
+        files.append(File.generated(config, page.path, content=page.body))
+        if page.blocks:
+            _state["blocks"][page.path] = page.blocks
     files.append(File.generated(config, "catalog.bib", content=to_bibtex(site.catalog.entries)))
     files.append(File.generated(config, "catalog.json", content=to_json(site.catalog.entries)))
     for source, dest in _state["assets"]:
@@ -75,6 +86,13 @@ def on_page_markdown(markdown, page, config, files):
     if COUNTS_MARKER in markdown:
         return markdown.replace(COUNTS_MARKER, render_counts(_state["site"]))
     return markdown
+
+
+# First, so every other plugin sees the page whole.
+@event_priority(100)
+def on_page_content(html, page, config, files):
+    blocks = _state.get("blocks", {}).get(page.file.src_uri)
+    return restore(html, blocks) if blocks else html
 
 
 def on_post_build(config):

@@ -7,7 +7,7 @@ import os
 import sys
 
 from . import paths
-from .catalog import CatalogError, read_catalog, validate
+from .catalog import CatalogError, read_catalog, validate, yamlsafe
 from .catalog.validate import pending_entries
 from .catalog.writer import WriteFailed, recover
 from .terminal import printable
@@ -32,6 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Loading builds millions of objects; a collection between loading and checking
+    # (or while printing) would walk them all again, for nothing: they hold no cycles.
+    with yamlsafe.paused_gc():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         recover(args.catalog)  # a write interrupted by a kill is finished or rolled back first
     except WriteFailed as exc:

@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-
-import yaml
-from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from . import yamlsafe
 from .model import Catalog, Entry, Tag
-from .scan import scan
-
-# Above this size the catalog is parsed entry block by entry block (libyaml with
-# PyYAML's composer grows faster than linearly on one large document: 10x the
-# entries cost 20x); below it, one parse of the whole file is quick and exact.
-BLOCKWISE_MIN_BYTES = 4 * 1024 * 1024
-_ONLY_COMMENTS = re.compile(rb"(?:[ \t]*(?:#[^\n]*)?\r?\n?)*")
 
 
 class CatalogError(Exception):
@@ -42,57 +31,25 @@ def read_catalog(path: str | Path) -> Catalog:
     except OSError as exc:
         raise CatalogError([f"{path}: cannot read catalog: {exc.strerror or exc}"]) from None
     try:
-        text = yamlsafe.decode(data)
+        yamlsafe.decode(data)  # UTF-8, or the line of the first bad byte
     except yamlsafe.YamlSyntaxError as exc:
         raise CatalogError([f"{path}:{exc.line}: {exc.message}"]) from None
-    return catalog_from_text(text, path)
-
-
-def _parse_blockwise(text: str) -> tuple[object, MappingNode, list[yamlsafe.DuplicateKey]] | None:
-    """The catalog parsed header first, then one entry block at a time, with the same
-    data, nodes (marks at the file's lines) and duplicate keys as one parse of the
-    whole file; None when the layout is not the usual one or any piece fails to parse
-    (the whole file is then parsed, which finds the real error and its line)."""
-    raw = text.encode("utf-8")
-    scanned = scan(raw)
-    if not scanned.blocks or not _ONLY_COMMENTS.fullmatch(raw, scanned.blocks[-1].end):
-        return None
-    try:
-        header, header_node, duplicates = yamlsafe.parse_checked(scanned.header.decode("utf-8"))
-        if header is None:
-            header, header_node = {}, None
-        if not isinstance(header, dict) or "entries" in header:
-            return None
-        entries, items = [], []
-        for block in scanned.blocks:
-            data, node, dups = yamlsafe.parse_checked(scanned.text(block))
-            if not (isinstance(data, list) and len(data) == 1 and isinstance(data[0], dict)):
-                return None
-            offset = block.start_line - 1
-            yamlsafe.shift_lines(node, offset)
-            entries.append(data[0])
-            items.append(node.value[0])
-            index = len(entries) - 1
-            duplicates += [
-                yamlsafe.DuplicateKey(("entries", index, *d.path[1:]), d.key, d.line + offset, d.first_line + offset)
-                for d in dups
-            ]
-    except (yamlsafe.YamlSyntaxError, UnicodeDecodeError):
-        return None
-    line = raw.count(b"\n", 0, len(scanned.header))
-    mark = yaml.Mark("catalog", 0, line, 0, None, None)
-    key = ScalarNode("tag:yaml.org,2002:str", "entries", mark, mark)
-    seq = SequenceNode("tag:yaml.org,2002:seq", items, items[0].start_mark, items[-1].end_mark)
-    pairs = list(header_node.value) if isinstance(header_node, MappingNode) else []
-    root = MappingNode("tag:yaml.org,2002:map", [*pairs, (key, seq)], mark, mark)
-    return {**header, "entries": entries}, root, sorted(duplicates, key=lambda d: d.line)
+    # The checked bytes go to libyaml as they are: a large catalog's text as a str
+    # (two bytes a character once it holds Chinese) and libyaml's UTF-8 copy of it
+    # would each be about as large as the file.
+    with yamlsafe.paused_gc():
+        return _catalog_from_text(data, path)
 
 
 def catalog_from_text(text: str, path: str | Path = "catalog.yaml") -> Catalog:
     path = Path(path)
-    parsed = _parse_blockwise(text) if len(text) >= BLOCKWISE_MIN_BYTES else None
+    with yamlsafe.paused_gc():  # one tree of millions of new objects, built without collections
+        return _catalog_from_text(text, path)
+
+
+def _catalog_from_text(text: str | bytes, path: Path) -> Catalog:
     try:
-        data, node, duplicates = parsed or yamlsafe.parse_checked(text)
+        data, node, duplicates = yamlsafe.parse_checked(text)
     except yamlsafe.YamlSyntaxError as exc:
         raise CatalogError([f"{path}:{exc.line}: {exc.message}"]) from None
     tags: dict[str, Tag] = {}

@@ -524,6 +524,13 @@ def validate(
     """Every problem in ``catalog``; never raises for bad content.
 
     ``progress(stage)`` is called now and then on a large catalog (a line to show)."""
+    with yamlsafe.paused_gc():  # collections would walk the whole catalog again and again
+        return _validate(catalog, repo_root, check_refimpl, progress)
+
+
+def _validate(
+    catalog: Catalog, repo_root: Path | None, check_refimpl: bool, progress: Callable[[str], None] | None
+) -> Report:
     report = Report()
     repo_root = repo_root or paths.REPO_ROOT
     if not isinstance(catalog.data, dict):

@@ -14,12 +14,14 @@ only decimal digits make a number (YAML 1.1's ``0x7E3``, ``03741`` and
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import yaml
 import yaml.reader
-from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 try:  # libyaml is ~10x faster; fall back so a machine without it still works
@@ -31,6 +33,21 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
 class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
     """Safe loader that keeps dates as their ISO text (the schema wants strings)."""
 
+    # A plain scalar's tag depends on its text alone (this loader has no path
+    # resolvers), and a catalog repeats the same keys and words in every entry:
+    # memoised, the implicit-resolver regexes run once per distinct text.
+    _plain_tags: dict[str, str] = {}
+
+    def resolve(self, kind: type, value: str | None, implicit: object) -> str:
+        if kind is ScalarNode and isinstance(implicit, tuple) and implicit[0] and not self.yaml_path_resolvers:
+            tag = self._plain_tags.get(value)  # type: ignore[arg-type]
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(value) <= 64 and len(self._plain_tags) < _MAX_MEMO:  # type: ignore[arg-type]
+                    self._plain_tags[value] = tag  # type: ignore[index]
+            return tag
+        return super().resolve(kind, value, implicit)
+
 
 _Loader.add_constructor(
     "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
@@ -41,6 +58,7 @@ MERGE_TAG = "tag:yaml.org,2002:merge"
 MAX_DEPTH = 64  # a catalog nests 5 levels deep (catalog, entries, entry, notes, text)
 MAX_ALIASES = 10_000  # references to an already composed node
 MAX_EXTRA_NODES = 100_000  # nodes aliases may add beyond those written in the file
+_MAX_MEMO = 100_000  # distinct plain scalars (of at most 64 characters) whose tag is remembered
 
 
 def _construct_int(loader: yaml.BaseLoader, node: ScalarNode) -> int | str:
@@ -74,24 +92,34 @@ def parse(text: str) -> tuple[object, Node | None]:
     return data, node
 
 
-def parse_checked(text: str) -> tuple[object, Node | None, list[DuplicateKey]]:
+def parse_checked(text: str | bytes) -> tuple[object, Node | None, list[DuplicateKey]]:
     """Parse one YAML document; return ``(data, root node, duplicate keys)``.
 
     The node tree is checked (aliases, nesting, duplicate keys) before the data is
     constructed from it; :class:`YamlSyntaxError` names the line of a problem.
+    ``text`` may be the UTF-8 bytes (already checked by :func:`decode`): libyaml
+    reads them as they are, where a str is first copied into UTF-8.
     """
     loader = _Loader(text)
     try:
-        node = loader.get_single_node()
-        duplicates = find_duplicate_keys(node)
-        data = loader.construct_document(node) if node is not None else None
+        with paused_gc():
+            node = loader.get_single_node()
+            may_alias = (b"&" if isinstance(text, bytes) else "&") in text  # type: ignore[operator]
+            built = construct_plain(loader, node, may_alias=may_alias) if node is not None else None
+            if built is not None:
+                data, duplicates = built
+            else:
+                duplicates = find_duplicate_keys(node)
+                data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
         problem = exc.problem or exc.context or "invalid YAML"
         raise YamlSyntaxError(line, f"YAML syntax error: {problem}") from None
     except yaml.reader.ReaderError as exc:  # a character YAML refuses: a line, not an offset
-        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else 1
+        # libyaml's offset counts the bytes of the UTF-8 text, whatever it was given
+        raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+        line = raw.count(b"\n", 0, exc.position) + 1 if isinstance(exc.position, int) else 1
         char = exc.character if isinstance(exc.character, int) else ord(exc.character or "?")
         raise YamlSyntaxError(line, f"YAML error: character U+{char:04X} is not allowed ({exc.reason})") from None
     except yaml.YAMLError as exc:
@@ -101,6 +129,112 @@ def parse_checked(text: str) -> tuple[object, Node | None, list[DuplicateKey]]:
     finally:
         loader.dispose()
     return data, node, duplicates
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a large tree of new objects is built.
+
+    Each collection walks every object still young, so building millions of nodes
+    and values with the collector on costs about twice as much, more the larger the
+    file; the tree holds no cycles (recursive aliases are refused), so nothing
+    collectable piles up meanwhile."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _INT, _NULL, _BOOL, _FLOAT = _TAG + "str", _TAG + "int", _TAG + "null", _TAG + "bool", _TAG + "float"
+_TIMESTAMP, _SEQ, _MAP = _TAG + "timestamp", _TAG + "seq", _TAG + "map"
+
+
+class _NotPlain(Exception):
+    """The document uses something :func:`construct_plain` leaves to PyYAML."""
+
+
+def construct_plain(
+    loader: yaml.BaseLoader, root: Node, *, may_alias: bool = True
+) -> tuple[object, list[DuplicateKey]] | None:
+    """The data and the duplicate keys of an ordinary document, in one walk.
+
+    Ordinary means what a catalog is made of: mappings with scalar keys, sequences,
+    and strings, decimal integers, booleans, nulls, floats and dates, nesting no
+    deeper than ``MAX_DEPTH``. The values are those ``loader.construct_document``
+    gives. Anything else (an alias, a merge key, a key that is not a scalar, another
+    tag) returns None, and the caller takes the checked general path
+    (:func:`find_duplicate_keys`, then PyYAML's constructor), which also reports
+    alias and nesting problems. ``may_alias=False`` says the text holds no ``&``, so
+    no node can be reached twice and the walk need not remember the nodes it visits.
+    """
+    seen: set[int] | None = set() if may_alias else None
+    has_duplicates = False
+
+    def scalar(node: ScalarNode) -> object:
+        tag = node.tag
+        if tag in (_STR, _TIMESTAMP):  # dates stay their ISO text, as in _Loader
+            return node.value
+        if tag == _INT:
+            return _construct_int(loader, node)
+        if tag == _NULL:
+            return None
+        if tag == _BOOL:
+            return loader.construct_yaml_bool(node)  # type: ignore[attr-defined]
+        if tag == _FLOAT:
+            return loader.construct_yaml_float(node)  # type: ignore[attr-defined]
+        raise _NotPlain
+
+    def build(node: Node, depth: int) -> object:
+        nonlocal has_duplicates
+        if depth >= MAX_DEPTH:
+            raise _NotPlain
+        if seen is not None:
+            if id(node) in seen:
+                raise _NotPlain
+            seen.add(id(node))
+        kind = type(node)
+        if kind is ScalarNode:
+            return scalar(node)
+        if kind is SequenceNode and node.tag == _SEQ:
+            items = []
+            for item in node.value:
+                if type(item) is ScalarNode and seen is None:
+                    items.append(scalar(item))
+                else:
+                    items.append(build(item, depth + 1))
+            return items
+        if kind is MappingNode and node.tag == _MAP:
+            mapping: dict[object, object] = {}
+            names: set[str] = set()
+            for key_node, value_node in node.value:
+                if type(key_node) is not ScalarNode or key_node.tag == MERGE_TAG:
+                    raise _NotPlain
+                if seen is not None:
+                    if id(key_node) in seen:
+                        raise _NotPlain
+                    seen.add(id(key_node))
+                name = key_node.value
+                if name in names:
+                    has_duplicates = True
+                names.add(name)
+                key = scalar(key_node)
+                if type(value_node) is ScalarNode and seen is None:
+                    mapping[key] = scalar(value_node)
+                else:
+                    mapping[key] = build(value_node, depth + 1)
+            return mapping
+        raise _NotPlain
+
+    try:
+        data = build(root, 0)
+    except _NotPlain:
+        return None
+    # Rare: the general walk names each duplicate with its path, in its usual order.
+    return data, find_duplicate_keys(root) if has_duplicates else []
 
 
 def decode(data: bytes) -> str:
@@ -187,27 +321,6 @@ def find_duplicate_keys(node: Node | None) -> list[DuplicateKey]:
     if done[id(node)] > written + MAX_EXTRA_NODES:
         raise YamlSyntaxError(worst[1], f"YAML aliases expand too far ({done[id(node)]:,} nodes from {written:,})")
     return sorted(found, key=lambda d: d.line)
-
-
-def shift_lines(node: Node | None, offset: int) -> None:
-    """Move every mark below ``node`` down ``offset`` lines (a fragment parsed alone
-    takes the lines it has in the whole file)."""
-    seen: set[int] = set()
-    stack = [node] if node is not None else []
-    while stack:
-        current = stack.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        # libyaml's marks are read-only: new ones, with what the line lookups read
-        start, end = current.start_mark, current.end_mark
-        current.start_mark = Mark("", start.index, start.line + offset, start.column, None, None)
-        current.end_mark = Mark("", end.index, end.line + offset, end.column, None, None)
-        if isinstance(current, MappingNode):
-            for key_node, value_node in current.value:
-                stack += (key_node, value_node)
-        elif isinstance(current, SequenceNode):
-            stack += current.value
 
 
 def child(node: Node | None, key: str | int) -> Node | None:

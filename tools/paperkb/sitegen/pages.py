@@ -18,7 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from .. import paths
@@ -26,6 +27,8 @@ from ..catalog import Catalog, Entry, Tag, refimpl_scan
 from ..export import to_bibtex
 from ..testing.results import TestStatus, load_results, module_status
 from . import charts, queue
+from .blocks import CONTEXT_KEY, html_block, restore
+from .buildcache import ContentCache, cache_dir
 from .dates import entry_dates
 from .escape import md_inline, one_line, safe_url
 from .refsource import code_block, module_source, symbol_source
@@ -36,6 +39,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 GPU_RESULTS = "refimpl/gpu_smoke_results.json"
 MUTATION_DIR = "refimpl/mutation"
 SEARCH_BENCH = "docs/data/search-bench.json"
+SITE_BENCH = "docs/data/site-bench.json"
 SOURCES_DIR = "tests/fixtures/seeds"  # the note files entries were imported from
 LINK_LABELS = {"arxiv": "arXiv", "pdf": "PDF", "code": "Code", "project": "Project", "video": "Video", "url": "Link"}
 LANGS = (("en", "English"), ("zh", "中文"))
@@ -48,13 +52,20 @@ LABELS = {
     "file_subpage": "its Notion sub-page (not exported):",
 }
 UP_NEXT_LIMIT = 15
+NOTES_CACHE = "notes-html.json"  # in the build cache (buildcache.cache_dir)
 
 
 @dataclass(frozen=True)
 class SitePage:
     path: str  # relative to the docs folder, e.g. "entries/adain.md"
     title: str
-    markdown: str
+    body: str  # the markdown mkdocs renders: finished HTML blocks stand as placeholders
+    blocks: tuple[str, ...] = ()  # those blocks (see .blocks); restored into mkdocs' HTML
+
+    @property
+    def markdown(self) -> str:
+        """The page as one markdown document, blocks in place (what the body renders to)."""
+        return restore(self.body, self.blocks)
 
 
 @dataclass(frozen=True)
@@ -79,6 +90,7 @@ class Site:
     refimpl_state: dict[str, str] = field(default_factory=dict)  # id -> "tested" | "pending" | "none"
     test_state: dict[str, TestStatus | None] = field(default_factory=dict)
     notebooks: dict[str, str] = field(default_factory=dict)  # id -> notebook page URL from the site root
+    notes_cache: ContentCache | None = None  # the notes' HTML between builds (see sanitize)
     _related: dict[str, list[Related]] | None = None
 
     @property
@@ -118,11 +130,18 @@ def _env() -> Environment:
     env.filters["md"] = md_inline
     env.filters["url"] = safe_url
     env.filters["yaml_title"] = _yaml_title
-    env.filters["notes"] = render_markdown
+    env.filters["notes"] = _notes
     env.filters["paragraphs"] = plain_paragraphs
     env.filters["one_line"] = one_line
     env.filters["code_block"] = code_block
+    env.filters["html_block"] = html_block
     return env
+
+
+@pass_context
+def _notes(context: Context, text: str) -> Markup:
+    site = context.get("site")
+    return render_markdown(text, site.notes_cache if isinstance(site, Site) else None)
 
 
 def _module_of(target: str) -> str:
@@ -245,7 +264,10 @@ def _entry_test_status(site: Site, entry: Entry) -> TestStatus | None:
 
 def build_site(catalog: Catalog, repo_root: Path | None = None) -> Site:
     repo_root = repo_root or paths.REPO_ROOT
-    site = Site(catalog=catalog, repo_root=repo_root, results=load_results(repo_root), dates=entry_dates(catalog))
+    site = Site(
+        catalog=catalog, repo_root=repo_root, results=load_results(repo_root), dates=entry_dates(catalog),
+        notes_cache=ContentCache(cache_dir(repo_root) / NOTES_CACHE),
+    )
     for e in catalog.entries:
         site.refimpl_state[e.id] = _refimpl_state(e, repo_root)
         site.test_state[e.id] = _entry_test_status(site, e)
@@ -253,10 +275,15 @@ def build_site(catalog: Catalog, repo_root: Path | None = None) -> Site:
 
 
 def render_entry(catalog: Catalog, entry: Entry, repo_root: Path | None = None, site: Site | None = None) -> str:
-    site = site or build_site(catalog, repo_root)
+    """An entry's page as one markdown document."""
+    return _entry_page(catalog, entry, site or build_site(catalog, repo_root)).markdown
+
+
+def _entry_page(catalog: Catalog, entry: Entry, site: Site) -> SitePage:
+    blocks: list[str] = []
     tabs, checked = _note_tabs(entry)
     added, changed = site.dates.get(entry.id, (None, None))
-    return (
+    body = (
         _env()
         .get_template("entry.md.j2")
         .render(
@@ -280,8 +307,11 @@ def render_entry(catalog: Catalog, entry: Entry, repo_root: Path | None = None, 
             file_subpages={name: catalog.note_files[name] for name in entry.sources if catalog.note_files.get(name)},
             notebook="../../" + site.notebooks[entry.id] if entry.id in site.notebooks else None,
             root="../../",
+            site=site,
+            **{CONTEXT_KEY: blocks},
         )
     )
+    return SitePage(f"entries/{entry.id}.md", entry.title, body, tuple(blocks))
 
 
 def tag_page_path(slug: str) -> str:
@@ -369,7 +399,9 @@ def generate_pages(catalog: Catalog, repo_root: Path | None = None, site: Site |
     site = site or build_site(catalog, repo_root)
     repo_root = site.repo_root
     env = _env()
-    pages = [SitePage(f"entries/{e.id}.md", e.title, render_entry(catalog, e, site=site)) for e in catalog.entries]
+    pages = [_entry_page(catalog, e, site) for e in catalog.entries]
+    if site.notes_cache is not None:
+        site.notes_cache.save()
     table_page = env.get_template("table.md.j2")
     papers = [e for e in catalog.entries if e.kind == "paper"]
     others = [e for e in catalog.entries if e.kind != "paper"]
@@ -377,11 +409,11 @@ def generate_pages(catalog: Catalog, repo_root: Path | None = None, site: Site |
         ("papers.md", "Library", catalog.entries, "Every entry: papers, tricks and questions."),
         ("tricks.md", "Tricks and questions", others, "Techniques, losses, habits, findings and open questions."),
     ):
-        pages.append(
-            SitePage(
-                path, title, table_page.render(title=title, intro=intro, table=_table(site, rows, "../", "library"))
-            )
+        blocks: list[str] = []
+        body = table_page.render(
+            title=title, intro=intro, table=_table(site, rows, "../", "library"), **{CONTEXT_KEY: blocks}
         )
+        pages.append(SitePage(path, title, body, tuple(blocks)))
     del papers
     members: dict[str, list[Entry]] = {}
     for e in catalog.entries:
@@ -390,19 +422,19 @@ def generate_pages(catalog: Catalog, repo_root: Path | None = None, site: Site |
     tag_template = env.get_template("tag.md.j2")
     for slug, tag in sorted(catalog.tags.items()):
         if slug in members:
-            pages.append(
-                SitePage(
-                    tag_page_path(slug),
-                    tag.label,
-                    tag_template.render(
-                        tag=tag, count=len(members[slug]), table=_table(site, members[slug], "../../", "tag")
-                    ),
-                )
+            blocks = []
+            body = tag_template.render(
+                tag=tag, count=len(members[slug]), table=_table(site, members[slug], "../../", "tag"),
+                **{CONTEXT_KEY: blocks},
             )
+            pages.append(SitePage(tag_page_path(slug), tag.label, body, tuple(blocks)))
     pages.append(SitePage("tags/index.md", "Tags", render_tags_index(catalog, members)))
     pages.append(SitePage("dashboard.md", "Reading dashboard", render_dashboard(site)))
     pages.append(SitePage("gpu-smoke.md", "GPU smoke results", render_gpu_smoke(repo_root / GPU_RESULTS)))
     benchmarks = render_benchmarks(repo_root / SEARCH_BENCH)
+    site_bench = render_site_bench(repo_root / SITE_BENCH)
+    if site_bench is not None:
+        benchmarks = (benchmarks or "---\ntitle: Benchmarks\n---\n\n# Benchmarks\n") + "\n" + site_bench
     if benchmarks is not None:
         pages.append(SitePage("benchmarks.md", "Benchmarks", benchmarks))
     mutation = render_mutation(repo_root / MUTATION_DIR)
@@ -491,6 +523,42 @@ def render_benchmarks(results_file: Path) -> str | None:
         for r in data["rows"] if isinstance(r, dict)
     ]
     return _env().get_template("benchmarks.md.j2").render(data=data, rows=rows, source=SEARCH_BENCH)
+
+
+def render_site_bench(results_file: Path) -> str | None:
+    """The recorded site-build benchmark (``make bench ONLY=site``), or None when there is none."""
+    try:
+        data = json.loads(results_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("plain_s"), int | float) or not data["plain_s"]:
+        return None
+
+    def seconds(key: str) -> str:
+        value = data.get(key)
+        return f"{value:.1f} s" if isinstance(value, int | float) else "—"
+
+    def ratio(key: str) -> str:
+        value = data.get(key)
+        return f"{value / data['plain_s']:.2f}×" if isinstance(value, int | float) else "—"
+
+    index, warm = data.get("index_s"), data.get("warm_s")
+    share = f"{100 * index / warm:.0f}% of the warm build" if isinstance(index, int | float) and warm else "—"
+    pages = data.get("pages", "")
+    rows = [
+        {"name": "Plain markdown pages (baseline)", "pages": data.get("plain_pages", ""), "time": seconds("plain_s"),
+         "ratio": "1.00×"},
+        {"name": "Site, warm cache", "pages": pages, "time": seconds("warm_s"), "ratio": ratio("warm_s")},
+        {"name": "Site, cold cache", "pages": pages, "time": seconds("cold_s"), "ratio": ratio("cold_s")},
+        {"name": "Search index, after the build", "pages": "", "time": seconds("index_s"), "ratio": share},
+    ]
+    loads = data.get("load_average")
+    load = (
+        "–".join(f"{v:.1f}" for v in loads)
+        if isinstance(loads, list) and all(isinstance(v, int | float) for v in loads)
+        else "?"
+    )
+    return _env().get_template("site_bench.md.j2").render(data=data, rows=rows, load=load, source=SITE_BENCH)
 
 
 def render_mutation(folder: Path) -> str | None:

@@ -8,16 +8,14 @@ the number of entries that share something, not with every pair.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import os
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..catalog import Catalog, Entry, refimpl_scan
+from .buildcache import ContentCache, cache_dir, content_key
 
 MAX_RELATED = 8
 TOP_TERMS = 25  # per entry: enough to match notes, few enough to stay fast
@@ -27,7 +25,8 @@ MIN_SIMILARITY = 0.12
 MAX_DF_SHARE = 0.05
 MIN_DF_CAP = 20
 MAX_TAG_MEMBERS = 50  # a tag on more entries than this (or 5%) relates too much to mean much
-TOKEN_CACHE = Path(".cache") / "paperkb" / "related-tokens.json"
+TOKEN_CACHE = "related-tokens.json"  # in the build cache (buildcache.cache_dir)
+TOKENS_VERSION = "1"  # bump when _tokens changes what it returns
 
 _WORD = re.compile(r"[a-z][a-z0-9]+(?:-[a-z0-9]+)*")
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
@@ -48,16 +47,28 @@ def _modules(entry: Entry) -> set[str]:
     return {Path(t.split(":", 1)[0]).stem for t in entry.refimpl_targets}
 
 
-def _tokens(text: str, cache: dict[str, list[str]]) -> list[str]:
-    key = hashlib.sha1(text.encode("utf-8")).hexdigest()
-    if key in cache:
-        return cache[key]
-    import jieba  # loaded only when some uncached entry has Chinese text
+_jieba = None
 
+
+def _segmenter():
+    """jieba, imported and its dictionary loaded once, only when some text is not cached."""
+    global _jieba
+    if _jieba is None:
+        import jieba
+
+        jieba.setLogLevel(60)
+        jieba.initialize()
+        _jieba = jieba
+    return _jieba
+
+
+def _tokens(text: str) -> list[str]:
     words = [w for w in _WORD.findall(text.lower()) if w not in _STOP]
-    for run in _CJK.findall(text):
-        words.extend(w for w in jieba.lcut(run, HMM=False) if len(w) >= 2)
-    cache[key] = words
+    runs = _CJK.findall(text)
+    if runs:
+        lcut = _segmenter().lcut
+        for run in runs:
+            words.extend(w for w in lcut(run, HMM=False) if len(w) >= 2)
     return words
 
 
@@ -70,39 +81,19 @@ def _entry_text(entry: Entry) -> str:
     return "\n".join(parts)
 
 
-def _load_cache(path: Path) -> dict[str, list[str]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def _save_cache(path: Path, cache: dict[str, list[str]]) -> None:
-    # Segmenting Chinese is most of this module's time: keep it between builds.
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(cache, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only tree builds anyway, only slower
-
-
-def _text_vectors(entries: list[Entry], cache_path: Path) -> list[dict[str, float]]:
-    if any(_CJK.search(_entry_text(e)) for e in entries):
-        import jieba
-
-        jieba.setLogLevel(60)
-    old = _load_cache(cache_path)
-    cache: dict[str, list[str]] = {}
+def _text_vectors(entries: list[Entry], cache: ContentCache) -> list[dict[str, float]]:
+    # Segmenting Chinese is most of this module's time: the words are kept between builds.
+    token_lists = []
     for e in entries:
         text = _entry_text(e)
-        key = hashlib.sha1(text.encode("utf-8")).hexdigest()
-        cache[key] = old[key] if key in old else _tokens(text, cache)
-    if cache.keys() != old.keys():
-        _save_cache(cache_path, cache)
-    counts = [Counter(cache[hashlib.sha1(_entry_text(e).encode("utf-8")).hexdigest()]) for e in entries]
+        key = content_key(text, TOKENS_VERSION)
+        words = cache.get(key)
+        if not isinstance(words, list):
+            words = _tokens(text)
+            cache.put(key, words)
+        token_lists.append(words)
+    cache.save()
+    counts = [Counter(words) for words in token_lists]
     df = Counter(t for c in counts for t in c)
     n = len(entries)
     cap = max(MIN_DF_CAP, int(MAX_DF_SHARE * n))
@@ -163,7 +154,7 @@ def related_entries(catalog: Catalog, repo_root: Path) -> dict[str, list[Related
                     reasons[i][j].append(f"tag: {label}")
 
     # Similar notes.
-    vectors = _text_vectors(entries, repo_root / TOKEN_CACHE)
+    vectors = _text_vectors(entries, ContentCache(cache_dir(repo_root) / TOKEN_CACHE))
     postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for i, vec in enumerate(vectors):
         for t, w in vec.items():

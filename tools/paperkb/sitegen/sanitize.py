@@ -1,17 +1,23 @@
 """Notes and abstracts: markdown rendered to HTML here, then sanitised with nh3.
 
 The author's notes keep their formatting (lists, tables, code, formulas, links); scripts,
-event handlers, ``style`` and ``javascript:`` URLs never reach the page.
+event handlers, ``style`` and ``javascript:`` URLs never reach the page. A build may keep
+the markdown step's HTML in a :class:`.buildcache.ContentCache`; the sanitiser runs on
+every use, cached or not, so what a cache file holds cannot reach the page unsanitised.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import threading
+from importlib.metadata import version
 
 import markdown
 import nh3
 from markupsafe import Markup
+
+from .buildcache import ContentCache, content_key
 
 # The markdown the notes are written in; the site's own pages use mkdocs.yml's list.
 _EXTENSIONS = [
@@ -44,6 +50,11 @@ ATTRIBUTES = {
     "ol": {"start"},
 }
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
+# What the markdown step's output depends on besides the text: a cached piece made with
+# other versions or settings is never looked up.
+_RENDERER = json.dumps(
+    [_EXTENSIONS, _CONFIG, [version(p) for p in ("markdown", "pymdown-extensions", "pygments")]], sort_keys=True
+)
 
 _local = threading.local()
 
@@ -66,10 +77,21 @@ def plain_paragraphs(text: str) -> Markup:
     return Markup("\n").join(Markup("<p>{}</p>").format(b) for b in blocks)
 
 
-def render_markdown(text: str) -> Markup:
-    """The author's markdown as sanitised HTML, ready for an HTML block of a page."""
+def _convert(text: str) -> str:
     md = _markdown()
     try:
-        return sanitize(md.convert(text))
+        return md.convert(text)
     finally:
         md.reset()
+
+
+def render_markdown(text: str, cache: ContentCache | None = None) -> Markup:
+    """The author's markdown as sanitised HTML, ready for an HTML block of a page."""
+    if cache is None:
+        return sanitize(_convert(text))
+    key = content_key(text, _RENDERER)
+    html = cache.get(key)
+    if not isinstance(html, str):
+        html = _convert(text)
+        cache.put(key, html)
+    return sanitize(html)
