@@ -18,15 +18,32 @@ Implemented:
 * Eq. 1–3, the content reconstruction loss ``‖x − G(x, {x})‖₁`` and the
   feature matching loss ``‖D_f(x̄) − mean_k D_f(y_k)‖₁`` on spatially averaged
   discriminator features; weights λ_R = 0.1, λ_F = 1 (Sec. 4).
+* App. A, the discriminator: a 7×7 conv and 10 activation-first residual
+  blocks (Leaky ReLU 0.2, no normalisation, reflection padding), average
+  pooling between pairs of blocks, a Leaky ReLU + 1×1 conv head with one map
+  per source class.
 
-Parameter count: not tested.
+Official preset: ``OFFICIAL`` is NVlabs/FUNIT at
+198f430b6ef1abe940251b30f51d5cc68a476787, ``networks.py`` ``FewShotGen`` and
+``GPPatchMcResDis`` with ``configs/funit_animals.yaml``. Parameter counts from
+instantiating them: generator 29,866,435 (content encoder 12,202,112; class
+encoder 2,779,328; decoder 13,749,891; MLP 1,135,104), discriminator
+54,252,599 (features 54,130,624; head 121,975). At 128×128 the content code is
+(512, 16, 16), the class code 64-d and the discriminator's features
+(1024, 8, 8) with (119, 8, 8) class maps. Tested.
 
-Deviations from the paper:
+Deviations from the paper and the official code:
 
-* The discriminator is a plain strided-conv stack rather than the authors'
-  activation-first ResNet; its multi-task head and feature tap are as described.
-* The R1 gradient penalty on real images is omitted
-  (``refimpl.stargan.gradient_penalty`` shows the WGAN-GP variant).
+* The generator objective is the paper's Eq. 1 (adversarial and feature
+  matching terms on the translation only). The authors' trainer also scores
+  the reconstruction ``G(x, {x})`` with D (as x's own class), averages the two
+  adversarial terms and adds the reconstruction's feature matching term.
+* In the official ``ActFirstResBlock`` the first Leaky ReLU is in place, so an
+  identity shortcut carries ``lrelu(x)`` instead of ``x``; here the shortcut
+  is ``x``, as an activation-first residual block is defined.
+* The R1 gradient penalty on real images (weight 10 in the authors' code) is
+  omitted (``refimpl.stargan.gradient_penalty`` shows the WGAN-GP variant).
+* Weights keep PyTorch's default initialisation (the authors use Kaiming).
 """
 
 from __future__ import annotations
@@ -44,22 +61,24 @@ from .registry import Example, register_example, seeded
 
 @dataclass(frozen=True)
 class FUNITConfig:
-    nf: int = 64  # authors' config: base width
-    nf_mlp: int = 256  # MLP hidden width
-    n_downs_class: int = 4  # class encoder down-samplings
-    n_downs_content: int = 3  # content encoder down-samplings
-    n_res_blocks: int = 2  # residual blocks in content encoder and decoder
-    n_mlp_blocks: int = 3
-    latent_dim: int = 64  # class code dimension
-    num_classes: int = 119  # Animal Faces source classes (Sec. 4)
-    nf_dis: int = 64
-    n_dis_downs: int = 5
-    lambda_rec: float = 0.1  # Sec. 4: λ_R = 0.1
-    lambda_fm: float = 1.0  # Sec. 4: λ_F = 1
+    # Values from the authors' configs/funit_animals.yaml (App. A of the paper gives the same networks).
+    nf: int = 64  # gen.nf: base width
+    nf_mlp: int = 256  # gen.nf_mlp: MLP hidden width
+    n_downs_class: int = 4  # gen.n_downs_class: class encoder down-samplings
+    n_downs_content: int = 3  # gen.n_downs_content: content encoder down-samplings
+    n_res_blocks: int = 2  # gen.n_res_blks: residual blocks in content encoder and decoder
+    n_mlp_blocks: int = 3  # gen.n_mlp_blks
+    latent_dim: int = 64  # gen.latent_dim: class code dimension
+    num_classes: int = 119  # dis.num_classes: Animal Faces source classes (Sec. 4)
+    nf_dis: int = 64  # dis.nf
+    n_dis_res_blocks: int = 10  # dis.n_res_blks / App. A: 10 activation-first residual blocks
+    lambda_rec: float = 0.1  # Sec. 4: λ_R = 0.1 (r_w)
+    lambda_fm: float = 1.0  # Sec. 4: λ_F = 1 (fm_w)
 
 
+OFFICIAL = FUNITConfig()  # NVlabs/FUNIT configs/funit_animals.yaml
 TINY = FUNITConfig(nf=4, nf_mlp=8, n_downs_class=2, n_downs_content=2, n_res_blocks=1, n_mlp_blocks=2,
-                   latent_dim=3, num_classes=3, nf_dis=4, n_dis_downs=2)
+                   latent_dim=3, num_classes=3, nf_dis=4, n_dis_res_blocks=4)
 
 
 # --------------------------------------------------------------------- generator
@@ -90,15 +109,41 @@ class FewShotGenerator(nn.Module):
 
 
 # --------------------------------------------------------------------- discriminator
-class MultiTaskDiscriminator(nn.Module):
-    """x (N, 3, H, W), labels (N,) → (score of the labelled class (N, h, w), features (N, C, h, w))."""
+class ActFirstResBlock(nn.Module):
+    """Activation-first residual block: ``S(x) + conv(lrelu(conv(lrelu(x))))``, no normalisation.
 
-    def __init__(self, *, nf: int = 64, n_downs: int = 5, num_classes: int = 119) -> None:
+    The hidden width is min(C_in, C_out); the shortcut S is a bias-free 1×1 conv when the width changes.
+    """
+
+    def __init__(self, c_in: int, c_out: int) -> None:
         super().__init__()
+        hidden = min(c_in, c_out)
+        self.conv_0 = nn.Sequential(nn.LeakyReLU(0.2), nn.ReflectionPad2d(1), nn.Conv2d(c_in, hidden, 3))
+        self.conv_1 = nn.Sequential(nn.LeakyReLU(0.2), nn.ReflectionPad2d(1), nn.Conv2d(hidden, c_out, 3))
+        self.shortcut = nn.Conv2d(c_in, c_out, 1, bias=False) if c_in != c_out else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.shortcut(x) + self.conv_1(self.conv_0(x))
+
+
+class MultiTaskDiscriminator(nn.Module):
+    """x (N, 3, H, W), labels (N,) → (score of the labelled class (N, h, w), features (N, C, h, w)).
+
+    A 7×7 conv, then pairs of activation-first residual blocks (the second doubling the width, capped at
+    1024), with a 3×3 stride-2 average pooling between pairs; h = H / 2^(n_res_blocks/2 − 1).
+    """
+
+    def __init__(self, *, nf: int = 64, n_res_blocks: int = 10, num_classes: int = 119) -> None:
+        super().__init__()
+        if n_res_blocks % 2:
+            raise ValueError(f"n_res_blocks must be even, got {n_res_blocks}")
         layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(3, nf, 7)]
-        for _ in range(n_downs):
+        n_pairs = n_res_blocks // 2
+        for i in range(n_pairs):
             nf_out = min(nf * 2, 1024)
-            layers += [nn.LeakyReLU(0.2), nn.Conv2d(nf, nf_out, 3, 1, 1), nn.AvgPool2d(3, 2, 1)]
+            layers += [ActFirstResBlock(nf, nf), ActFirstResBlock(nf, nf_out)]
+            if i < n_pairs - 1:
+                layers += [nn.ReflectionPad2d(1), nn.AvgPool2d(3, 2)]
             nf = nf_out
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(nf, num_classes, 1))  # one output per class
@@ -143,12 +188,12 @@ def discriminator_objective(
 
 
 # --------------------------------------------------------------------- examples
-@register_example(covers=[FewShotGenerator, MultiTaskDiscriminator, content_reconstruction_loss,
+@register_example(covers=[FewShotGenerator, MultiTaskDiscriminator, ActFirstResBlock, content_reconstruction_loss,
                           feature_matching_loss, generator_objective, discriminator_objective])
 def funit_tiny() -> Example:
     g = seeded(0)
     model = nn.ModuleDict({"G": FewShotGenerator(TINY),
-                           "D": MultiTaskDiscriminator(nf=TINY.nf_dis, n_downs=TINY.n_dis_downs,
+                           "D": MultiTaskDiscriminator(nf=TINY.nf_dis, n_res_blocks=TINY.n_dis_res_blocks,
                                                        num_classes=TINY.num_classes)})
     x = torch.rand(2, 3, 16, 16, generator=g) * 2 - 1
     shots = torch.rand(2, 3, 3, 16, 16, generator=g) * 2 - 1  # K = 3 images of the target class

@@ -12,17 +12,29 @@ Implemented:
   ``I(p, p⁺)`` between the domain assignments of an image and of its
   augmented copy, from the symmetrised joint distribution
   ``P = 1/(2B) Σ_b (p_b p⁺_bᵀ + p⁺_b p_bᵀ)``; the loss is ``−I``.
-* Eq. 2, the contrastive (InfoNCE / MoCo) style loss with temperature
-  τ = 0.07 over one positive key and a queue of negative keys, and the
-  momentum (EMA) update of the key encoder.
+* Eq. 2, the contrastive (InfoNCE / MoCo) style loss
+  ``−log exp(s·s⁺/τ) / Σᵢ exp(s·sᵢ/τ)`` with temperature τ = 0.07 on the raw
+  (unnormalised) style codes, over one positive key from the momentum encoder
+  (no gradient) and a first-in-first-out queue of 1024 negative keys, the
+  momentum (EMA) update of the key encoder, and the guiding network's loss
+  ``L_style + 5 · L_MI`` of the authors' trainer.
 
-Parameter count: not tested.
+Official preset: ``OFFICIAL`` is clovaai/tunit at
+405a77c146b067837ed7c25dc53f95893e8f3f99, ``models/guidingNet.py``
+``GuidingNet`` (VGG-11 with batch norm, K = 10, style 128) with the defaults of
+``main.py`` and ``train/train_unsupervised.py`` / ``tools/ops.py`` (τ 0.07,
+queue 1024, EMA 0.999, IIC ε 1e-10, weight 5 on the IIC term). It has
+9,296,778 parameters (features 9,225,984; clustering head 5,130; style head
+65,664); at 128×128 it returns (10,) logits and a (128,) style code. Tested,
+with the official IIC and contrastive losses on small inputs.
 
-Deviations from the paper:
+Deviations from the paper and the official code:
 
-* Only the guiding network and its two losses are implemented; the
-  generator (AdaIN decoder as in ``refimpl.funit``/``refimpl.munit``) and the
+* Only the guiding network and its losses are implemented; the generator
+  (AdaIN decoder as in ``refimpl.funit``/``refimpl.munit``) and the
   multi-task discriminator are not repeated here.
+* Weights keep PyTorch's default initialisation (the authors use Kaiming
+  fan-out for convs and N(0, 0.01) for the heads).
 """
 
 from __future__ import annotations
@@ -44,11 +56,15 @@ class TUNITConfig:
     widths: tuple[int | str, ...] = VGG11  # Sec. 3.1 / authors' code: VGG-11 with batch norm
     num_domains: int = 10  # K, the number of pseudo domains (AnimalFaces-10)
     style_dim: int = 128  # style code dimension
-    tau: float = 0.07  # Eq. 2 temperature
-    momentum: float = 0.999  # key-encoder EMA (MoCo)
+    tau: float = 0.07  # Eq. 2 temperature (tools/ops.py calc_contrastive_loss temp)
+    momentum: float = 0.999  # key-encoder EMA (tools/ops.py update_average beta)
+    queue_size: int = 1024  # negative keys kept (tools/ops.py dequeue_data K)
+    lambda_mi: float = 5.0  # weight of the IIC term in E's loss (train_unsupervised.py: moco + 5.0 · iic)
+    iic_eps: float = 1e-10  # floor on the joint and its marginals before the log (calc_iic_loss EPS)
 
 
-TINY = TUNITConfig(widths=(4, "M", 8, "M", 8, "M"), num_domains=3, style_dim=5)
+OFFICIAL = TUNITConfig()  # clovaai/tunit main.py defaults (--output_k 10, --sty_dim 128), models/guidingNet.py
+TINY = TUNITConfig(widths=(4, "M", 8, "M", 8, "M"), num_domains=3, style_dim=5, queue_size=8)
 
 
 class GuidingNetwork(nn.Module):
@@ -80,20 +96,38 @@ def joint_distribution(p: torch.Tensor, p_aug: torch.Tensor) -> torch.Tensor:
     return joint / joint.sum()
 
 
-def iic_loss(p: torch.Tensor, p_aug: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
-    """Eq. 1: ``−I(z, z⁺) = −Σ_ij P_ij (log P_ij − log P_i − log P_j)``; p, p_aug are probabilities (B, K)."""
-    joint = joint_distribution(p, p_aug).clamp(min=eps)
-    p_i = joint.sum(1, keepdim=True)
-    p_j = joint.sum(0, keepdim=True)
+def iic_loss(p: torch.Tensor, p_aug: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
+    """Eq. 1: ``−I(z, z⁺) = −Σ_ij P_ij (log P_ij − log P_i − log P_j)``; p, p_aug are probabilities (B, K).
+
+    The marginals come from the joint before P, P_i and P_j are floored at ``eps`` (as the authors' code).
+    """
+    joint = joint_distribution(p, p_aug)
+    p_i = joint.sum(1, keepdim=True).clamp(min=eps)
+    p_j = joint.sum(0, keepdim=True).clamp(min=eps)
+    joint = joint.clamp(min=eps)
     return -(joint * (joint.log() - p_i.log() - p_j.log())).sum()
 
 
 def style_contrastive_loss(query: torch.Tensor, positive: torch.Tensor, negatives: torch.Tensor,
                            tau: float = 0.07) -> torch.Tensor:
-    """Eq. 2 (InfoNCE): query, positive (N, D); negatives (M, D); vectors are L2-normalised here."""
-    q, k, neg = F.normalize(query, dim=1), F.normalize(positive, dim=1), F.normalize(negatives, dim=1)
-    logits = torch.cat([(q * k).sum(1, keepdim=True), q @ neg.t()], 1) / tau  # positive at index 0
-    return F.cross_entropy(logits, torch.zeros(q.size(0), dtype=torch.long, device=q.device))
+    """Eq. 2 (InfoNCE) on raw dot products: query, positive (N, D); negatives (M, D).
+
+    The positive comes from the momentum encoder and gets no gradient.
+    """
+    k = positive.detach()
+    logits = torch.cat([(query * k).sum(1, keepdim=True), query @ negatives.t()], 1) / tau  # positive at 0
+    return F.cross_entropy(logits, torch.zeros(query.size(0), dtype=torch.long, device=query.device))
+
+
+def enqueue(queue: torch.Tensor, keys: torch.Tensor, size: int = 1024) -> torch.Tensor:
+    """Append this batch's keys (N, D) to the queue (M, D) and keep the newest ``size``."""
+    return torch.cat([queue, keys.detach()], 0)[-size:]
+
+
+def guiding_network_loss(mi_loss: torch.Tensor, style_loss: torch.Tensor,
+                         config: TUNITConfig = TUNITConfig()) -> torch.Tensor:
+    """E's objective in the authors' trainer: ``L_style + λ_MI · L_MI``."""
+    return style_loss + config.lambda_mi * mi_loss
 
 
 @torch.no_grad()
@@ -109,7 +143,8 @@ def max_mutual_information(num_domains: int) -> float:
 
 
 # --------------------------------------------------------------------- examples
-@register_example(covers=[GuidingNetwork, iic_loss, joint_distribution, style_contrastive_loss])
+@register_example(covers=[GuidingNetwork, iic_loss, joint_distribution, style_contrastive_loss, enqueue,
+                          guiding_network_loss])
 def tunit_guiding() -> Example:
     g = seeded(0)
     model = GuidingNetwork(TINY)
@@ -120,8 +155,10 @@ def tunit_guiding() -> Example:
     def run(m: GuidingNetwork, x: torch.Tensor, x_aug: torch.Tensor, negatives: torch.Tensor):
         logits, style = m(x)
         logits_aug, style_aug = m(x_aug)
-        mi = iic_loss(logits.softmax(1), logits_aug.softmax(1))
-        return logits, style, mi + style_contrastive_loss(style, style_aug, negatives, TINY.tau)
+        mi = iic_loss(logits.softmax(1), logits_aug.softmax(1), TINY.iic_eps)
+        queue = enqueue(negatives, style_aug, TINY.queue_size)
+        loss = guiding_network_loss(mi, style_contrastive_loss(style, style_aug, queue[:-4], TINY.tau), TINY)
+        return logits, style, loss
 
     return Example(model=model, inputs=(x, x_aug, negatives),
                    output_shapes=((4, TINY.num_domains), (4, TINY.style_dim), ()), run=run)

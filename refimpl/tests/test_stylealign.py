@@ -73,3 +73,32 @@ def test_model_interpolation_returns_each_model_at_the_ends() -> None:
         theta = interpolate_models(parent.synthesis, child.synthesis, alpha)
         for k, v in model.synthesis.state_dict().items():
             assert torch.equal(theta[k], v), k
+
+
+def test_layer_swap_takes_the_constant_and_coarse_layers_from_one_model_and_the_rest_from_the_other() -> None:
+    parent, child = _pair()
+    ws, noises = _inputs(parent)
+    swapped = layer_swap(parent, child, ws, noises, 1)
+    assert swapped.shape == (2, 3, 16, 16)
+    # the child's constant input and first layer are not used at crossover 1, nor the parent's toRGB
+    with torch.no_grad():
+        child.synthesis.const.add_(5.0)
+        for p in child.synthesis.layers[0].parameters():
+            p.mul_(3.0)
+        for p in parent.synthesis.to_rgb.parameters():
+            p.mul_(-2.0)
+    torch.testing.assert_close(layer_swap(parent, child, ws, noises, 1), swapped)
+    # ...but the parent's first layer is, and so is the child's second
+    with torch.no_grad():
+        for p in parent.synthesis.layers[0].parameters():
+            p.mul_(3.0)
+    assert not torch.allclose(layer_swap(parent, child, ws, noises, 1), swapped)
+
+
+def test_model_interpolation_midpoint_is_the_average() -> None:
+    parent, child = _pair()
+    theta = interpolate_models(parent.synthesis, child.synthesis, 0.25)
+    p, c = parent.synthesis.state_dict(), child.synthesis.state_dict()
+    for k, v in theta.items():
+        if v.is_floating_point():
+            torch.testing.assert_close(v, 0.75 * p[k] + 0.25 * c[k])
