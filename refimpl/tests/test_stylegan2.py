@@ -242,3 +242,112 @@ def test_config_defaults_are_config_f() -> None:
     assert (c.g_reg_interval, c.d_reg_interval) == (4, 16)  # Sec. 3.1
     assert [c.channels(r) for r in (4, 64, 128, 1024)] == [512, 512, 256, 32]
     assert c == OFFICIAL
+
+
+# ----------------------------------------------------------------- Fig. 2 (c)-(d) by hand, in float64
+def _demodulated_by_hand(weight: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    """Eq. 1 then Eq. 3 for one sample, written out: w'' = s·w / sqrt(sum (s·w)^2 + 1e-8)."""
+    w1 = weight * style.view(1, -1, 1, 1)
+    return w1 / torch.sqrt(w1.square().sum(dim=(1, 2, 3), keepdim=True) + 1e-8)
+
+
+def test_demodulation_is_the_default_and_keeps_an_all_zero_kernel_finite() -> None:
+    # Eq. 3's ε (1e-8 in the authors' code) is what keeps a dead output channel at zero, not NaN.
+    weight = torch.randn(3, 2, 3, 3, dtype=torch.float64)
+    weight[1] = 0.0
+    styles = torch.tensor([[0.5, 2.0]], dtype=torch.float64)
+    w = modulate_weights(weight, styles)
+    torch.testing.assert_close(w[0], _demodulated_by_hand(weight, styles[0]))
+    assert torch.isfinite(w).all() and w[0, 1].abs().max() == 0
+    x = torch.randn(1, 2, 5, 5, dtype=torch.float64)
+    torch.testing.assert_close(modulated_conv2d(x, weight, styles),
+                               F.conv2d(x, _demodulated_by_hand(weight, styles[0]), padding=1))
+
+
+def test_modulated_conv_pads_to_keep_a_non_square_map_with_a_5x5_kernel() -> None:
+    x = torch.randn(2, 2, 5, 7, dtype=torch.float64)
+    weight = torch.randn(3, 2, 5, 5, dtype=torch.float64)
+    styles = torch.rand(2, 2, dtype=torch.float64) + 0.5
+    out = modulated_conv2d(x, weight, styles)
+    assert out.shape == (2, 3, 5, 7)
+    for i in range(2):
+        torch.testing.assert_close(out[i:i + 1], F.conv2d(x[i:i + 1], _demodulated_by_hand(weight, styles[i]),
+                                                          padding=2))
+
+
+def test_equalized_learning_rate_scale_is_one_over_sqrt_fan_in() -> None:
+    # ProGAN Sec. 4.1: w_hat = w / sqrt(fan_in), fan_in = c_in · k · k.
+    assert math.isclose(ModulatedConv2d(4, 2, 3, 3).scale, 1 / math.sqrt(4 * 3 * 3))
+    assert math.isclose(ModulatedConv2d(4, 2, 3, 1).scale, 1 / 2)
+
+
+def test_synthesis_layer_adds_scaled_noise_then_bias_before_the_activation() -> None:
+    torch.manual_seed(0)
+    layer = SynthesisLayer(2, 3, 4).double()
+    with torch.no_grad():
+        layer.noise_strength.fill_(0.7)
+        layer.bias.copy_(torch.tensor([0.1, -0.2, 0.3]))
+    x, w = torch.randn(1, 2, 4, 6, dtype=torch.float64), torch.randn(1, 4, dtype=torch.float64)
+    noise = torch.randn(1, 1, 4, 6, dtype=torch.float64)
+    style = layer.conv.affine(w)[0]
+    conv = F.conv2d(x, _demodulated_by_hand(layer.conv.weight / math.sqrt(2 * 9), style), padding=1)
+    pre = conv + 0.7 * noise + torch.tensor([0.1, -0.2, 0.3], dtype=torch.float64).view(1, 3, 1, 1)
+    expected = torch.where(pre > 0, pre, 0.2 * pre) * math.sqrt(2)  # leaky ReLU(0.2), gain √2
+    torch.testing.assert_close(layer(x, w, noise), expected)
+
+
+def test_trgb_adds_its_bias_and_defaults_to_three_channels() -> None:
+    torgb = ToRGB(4, 5)
+    with torch.no_grad():
+        torgb.conv.weight.zero_()
+        torgb.bias.copy_(torch.tensor([0.5, -1.0, 2.0]))
+    out = torgb(torch.randn(2, 4, 3, 5), torch.randn(2, 5))
+    torch.testing.assert_close(out, torch.tensor([0.5, -1.0, 2.0]).view(1, 3, 1, 1).expand(2, 3, 3, 5))
+    block = SynthesisBlock(4, 4, 5)
+    assert hasattr(block, "conv0") and not hasattr(block, "const")  # not the 4×4 block unless asked
+    assert block.torgb.bias.numel() == 3
+
+
+def test_each_conv_of_a_block_reads_its_own_noise_input() -> None:
+    block = SynthesisBlock(2, 2, 3)
+    x, ws = torch.randn(1, 2, 4, 4), torch.randn(1, 3, 3)
+    n0, n1, other = torch.randn(1, 1, 8, 8), torch.randn(1, 1, 8, 8), torch.randn(1, 1, 8, 8)
+    for first, second in ((1.0, 0.0), (0.0, 1.0)):
+        with torch.no_grad():
+            block.conv0.noise_strength.fill_(first)
+            block.conv1.noise_strength.fill_(second)
+        base = block(x, None, ws, [n0, n1])[1]
+        assert torch.equal(base, block(x, None, ws, [n0 if first else other, n1 if second else other])[1])
+        changed = block(x, None, ws, [other if first else n0, other if second else n1])[1]
+        assert not torch.allclose(base, changed)
+
+
+def test_w_avg_is_an_ema_of_the_batch_mean_and_truncation_pulls_towards_it() -> None:
+    # Authors' code: w_avg ← lerp(w_avg, mean_batch(w), 1 − β), β = 0.995; w' = w_avg + ψ (w − w_avg).
+    g = StyleGAN2Generator(TINY)
+    z = torch.randn(3, TINY.z_dim)
+    with torch.no_grad():
+        w = g.mapping(z)
+        g.train()
+        g.map(z)
+        torch.testing.assert_close(g.w_avg, (1 - TINY.w_avg_beta) * w.mean(0))
+        g.eval()
+        g.w_avg.copy_(torch.linspace(-1, 1, TINY.w_dim))
+        for psi in (0.0, 0.5, 2.0):
+            torch.testing.assert_close(g.map(z, psi)[:, 0], g.w_avg + psi * (w - g.w_avg))
+        torch.testing.assert_close(g.map(z)[:, 0], w)  # ψ = 1 by default: no truncation
+        noises = [torch.randn(1, 1, 4 * 2 ** ((i + 1) // 2), 4 * 2 ** ((i + 1) // 2)) for i in range(TINY.num_ws - 1)]
+        torch.testing.assert_close(g(z, noises), g.synthesis(w[:, None].expand(-1, TINY.num_ws, -1), noises))
+
+
+def test_r1_penalty_trains_the_critic() -> None:
+    weight = torch.tensor([[0.5, -2.0]], requires_grad=True)
+    images = torch.randn(4, 1, 1, 2, requires_grad=True)
+    logits = (images.flatten(1) * weight).sum(1)
+    r1_penalty(logits, images).backward()  # E‖w‖² → ∂/∂w = 2w
+    torch.testing.assert_close(weight.grad, 2 * weight.detach())
+
+
+def test_lazy_regularization_raises_both_adam_betas_to_the_power_c() -> None:
+    _, betas = lazy_regularization_adam(0.002, (0.5, 0.99), 4)
+    assert math.isclose(betas[0], 0.5 ** 0.8) and math.isclose(betas[1], 0.99 ** 0.8)
