@@ -121,3 +121,23 @@ def test_learned_update_is_the_inverse_jacobian_for_a_linear_residual() -> None:
     torch.testing.assert_close(r @ a, torch.eye(2, dtype=D))
     fitted, _ = aam_search(residual, torch.tensor([3.0, -2.0], dtype=D), r)
     torch.testing.assert_close(fitted, torch.zeros(2, dtype=D), atol=1e-10, rtol=0)
+
+
+def test_search_error_is_the_sum_of_squared_residuals_and_stops_when_no_step_helps() -> None:
+    # Sec. 4: the search keeps a step only if it lowers E = ‖δg‖² (a sum of squares over the pixels).
+    a = torch.tensor([[2.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype=torch.float64)
+    y = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+
+    def residual(c: torch.Tensor) -> torch.Tensor:
+        return a @ c - y
+
+    c0 = torch.tensor([3.0, 3.0], dtype=torch.float64)
+    update = 0.5 * torch.linalg.pinv(a)  # half the Gauss-Newton step: the error falls over several iterations
+    c, history = aam_search(residual, c0, update)
+    assert history[0] == float(((a @ c0 - y) ** 2).sum())
+    assert history[-1] == float(((a @ c - y) ** 2).sum())
+    assert len(history) > 2 and all(later < earlier for earlier, later in zip(history, history[1:]))
+
+    flat = torch.tensor([1.0, -1.0, 0.0], dtype=torch.float64)
+    c, history = aam_search(lambda c: flat, c0, update)  # no step changes the error: stop at once
+    assert history == [2.0] and torch.equal(c, c0)
