@@ -62,3 +62,11 @@ def test_inpainting_loss_ignores_unknown_pixels() -> None:
     out2[..., 1, 1] = 5.0  # a masked-out pixel: no effect
     torch.testing.assert_close(inpainting_loss(out2, target, mask), torch.tensor(0.25))
     torch.testing.assert_close(denoising_loss(out, target), torch.tensor(1.0))
+
+
+def test_config_defaults_are_the_papers_denoising_setting() -> None:
+    # Supplementary material, denoising: n_d = n_u = 128 and n_s = 4 at 5 scales, z with 32 channels
+    # scaled by 1/10, input noise σ_p = 1/30 added at every step, Adam with lr 0.01.
+    c = DIPConfig()
+    assert c.channels_down == c.channels_up == (128,) * 5 and c.channels_skip == (4,) * 5
+    assert (c.input_depth, c.noise_scale, c.reg_noise_std, c.lr) == (32, 0.1, 1 / 30, 0.01)
