@@ -62,3 +62,13 @@ def test_downsampling_keeps_the_size_and_blurs_detail() -> None:
     assert out.shape == x.shape
     untouched = ((out - x).abs().flatten(1).amax(1) < 1e-6)
     assert 0 < untouched.sum() < 40  # factor 1 leaves an image alone; the others are blurred
+
+
+def test_downsampling_by_more_than_the_image_size_keeps_one_pixel() -> None:
+    # A factor larger than the side leaves a single pixel (the image's centre), so the
+    # up-sampled image is constant: the strongest blur the augmentation can ask for.
+    images = torch.arange(2 * 9, dtype=torch.float32).view(2, 1, 3, 3)
+    factors = torch.randint(1, 1001, (2,), generator=torch.Generator().manual_seed(3)).tolist()
+    assert min(factors) >= 4  # the draw below uses the same seed: both factors exceed the side
+    out = random_downsample(images, max_factor=1000, generator=torch.Generator().manual_seed(3))
+    torch.testing.assert_close(out, images[:, :, 1:2, 1:2].expand(-1, -1, 3, 3))
