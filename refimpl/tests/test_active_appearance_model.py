@@ -136,7 +136,7 @@ def test_search_error_is_the_sum_of_squared_residuals_and_stops_when_no_step_hel
     c, history = aam_search(residual, c0, update)
     assert history[0] == float(((a @ c0 - y) ** 2).sum())
     assert history[-1] == float(((a @ c - y) ** 2).sum())
-    assert len(history) > 2 and all(later < earlier for earlier, later in zip(history, history[1:]))
+    assert len(history) > 2 and all(later < earlier for earlier, later in zip(history, history[1:], strict=False))
 
     flat = torch.tensor([1.0, -1.0, 0.0], dtype=torch.float64)
     c, history = aam_search(lambda c: flat, c0, update)  # no step changes the error: stop at once

@@ -92,3 +92,25 @@ def test_total_loss_and_reconstruction_are_finite_and_train_every_network() -> N
     total_encoder_loss(model, disc, a, b).backward()
     for net in (model.common, model.separate_a, model.separate_b, model.decoder):
         assert all(p.grad is not None for p in net.parameters())
+
+
+def test_config_defaults_are_the_papers() -> None:
+    from refimpl.domain_intersection import DomainIntersectionConfig
+
+    # Sec. 4: 128 × 128 CelebA images; a 512-channel code split into a common part and two
+    # separate parts of 100 channels each.
+    c = DomainIntersectionConfig()
+    assert (c.image_size, c.width, c.common_dim, c.separate_dim) == (128, 64, 312, 100)
+
+
+def test_common_code_discriminator_is_a_same_padded_conv_pooled_to_one_logit_per_code() -> None:
+    import torch.nn.functional as F
+
+    d = CommonCodeDiscriminator(5)
+    conv, linear = d.net[0], d.net[-1]
+    assert conv.out_channels == 64
+    code = torch.randn(3, 5, 4, 6)
+    h = F.leaky_relu(F.conv2d(code, conv.weight, conv.bias, padding=1), 0.2).mean(dim=(2, 3))
+    out = d(code)
+    assert out.shape == (3,)
+    torch.testing.assert_close(out, (h @ linear.weight.T + linear.bias).squeeze(1))
