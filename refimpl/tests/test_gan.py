@@ -8,6 +8,7 @@ import torch
 
 from refimpl.gan import (
     TINY,
+    GANConfig,
     MLPDiscriminator,
     MLPGenerator,
     discriminator_loss,
@@ -87,3 +88,16 @@ def test_mlp_shapes_and_generator_range() -> None:
     fake = g(torch.randn(3, TINY.latent_dim) * 100)
     assert fake.shape == (3, TINY.data_dim) and fake.abs().max() <= 1
     assert d(fake).shape == (3,)
+
+
+def test_config_defaults() -> None:
+    # Sec. 5: MNIST digits, 28 × 28 = 784 values; the prior's size and the MLP widths are not given in
+    # the paper, and these are the module's stated choices (a 100-d prior, two hidden layers of 256).
+    c = GANConfig()
+    assert (c.latent_dim, c.data_dim, c.hidden, c.n_hidden) == (100, 784, 256, 2)
+
+
+def test_criterion_counts_zero_mass_as_zero_in_the_kl_terms() -> None:
+    # 0 · log 0 = 0: disjoint supports give the maximum C(G) = −log 4 + 2 log 2 = 0.
+    p_data, p_g = torch.tensor([0.5, 0.5, 0.0, 0.0]), torch.tensor([0.0, 0.0, 0.5, 0.5])
+    torch.testing.assert_close(virtual_training_criterion(p_data, p_g), torch.tensor(0.0), atol=1e-6, rtol=0)

@@ -59,3 +59,16 @@ def test_block_places_the_ic_layer_after_relu_and_before_the_weights() -> None:
     block = ICBlock(4, 3, drop_prob=0.0).eval()
     x = torch.randn(10, 4)
     torch.testing.assert_close(block(x), block.linear(block.ic.norm(torch.relu(x))))
+
+
+def test_spatial_ic_layer_normalises_over_the_batch_not_per_image() -> None:
+    # Batch normalisation (Sec. 3): per-channel statistics over batch and positions, so an image
+    # brighter than the others stays brighter; instance norm would centre every image on its own.
+    layer = ICLayer(2, drop_prob=0.0, spatial=True).train()
+    x = torch.randn(4, 2, 3, 3)
+    x[0] += 5.0
+    out = layer(x)
+    mean = x.mean(dim=(0, 2, 3), keepdim=True)
+    var = x.var(dim=(0, 2, 3), unbiased=False, keepdim=True)
+    torch.testing.assert_close(out, (x - mean) / torch.sqrt(var + 1e-5))
+    assert out[0].mean() > out[1:].mean() + 1.0
