@@ -13,6 +13,10 @@ Implemented:
   separates the notes' two versions (large for version 1, near zero for a
   model whose outputs are fixed points).
 
+Official code: none released; the loop is an experiment reported in the
+notes, not a paper, so there are no published numbers to pin beyond its
+definition (N = 0 is the plain model; N steps apply the model 1 + N times).
+
 Parameter count: that of the wrapped model.
 
 Deviations: none; the generator is any image-to-image model (the face-swap
