@@ -14,6 +14,10 @@ Implemented:
 * ``video_shares``: the fraction of draws (or images) per video, to measure
   the imbalance before and after.
 
+Official code: none released; the finding comes from the notes' own
+face-swap experiments, whose one number (65% of one identity's images from one
+video series) the tests reproduce as the imbalance before balancing.
+
 Parameter count: none.
 
 Deviations: the notes observe the imbalance and do not prescribe a remedy;

@@ -33,3 +33,5 @@ def test_sampler_follows_its_generator() -> None:
     a = list(video_balanced_sampler(IDS, 10, torch.Generator().manual_seed(1)))
     b = list(video_balanced_sampler(IDS, 10, torch.Generator().manual_seed(1)))
     assert a == b and len(a) == 10
+    # Without num_samples an epoch draws as many images as there are.
+    assert len(list(video_balanced_sampler(IDS, generator=torch.Generator().manual_seed(1)))) == 20
