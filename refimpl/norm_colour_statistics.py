@@ -18,7 +18,12 @@ Implemented:
   a batch whose faces all share one tone shift (one identity's data set),
   and a layer without normalisation keeps the difference.
 
-Parameter count: none beyond a conv stem.
+Official code: none released; the finding comes from the notes' own
+face-swap experiments, which report it without numbers, so the tests pin the
+property (tone erased or kept) on worked inputs.
+
+Parameter count: none beyond a conv stem (``NormalisedStem``: 6 for the 1×1
+depthwise conv, plus 6 for the affine of either norm layer).
 
 Deviations: the notes' remedy is not stated; only the cause is demonstrated.
 """

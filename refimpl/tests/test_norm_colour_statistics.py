@@ -57,3 +57,25 @@ def test_instance_norm_output_has_zero_mean_unit_variance_per_image_channel() ->
     out = instance_norm_features(skin_tone_shift(_face(), GAIN, BIAS))
     torch.testing.assert_close(out.mean((2, 3)), torch.zeros(2, 3), atol=1e-5, rtol=0)
     torch.testing.assert_close(out.var((2, 3), unbiased=False), torch.ones(2, 3), atol=1e-3, rtol=0)
+
+
+def test_the_stems_differ_on_a_batch_mixing_two_tones() -> None:
+    # A batch holding a face in both tones: instance norm still erases the tone image by image,
+    # batch norm (statistics shared across the batch) keeps it.
+    face = _face()
+    mixed = torch.cat([face, skin_tone_shift(face, GAIN, BIAS)])
+    torch.manual_seed(0)
+    instance, batch = NormalisedStem("instance"), NormalisedStem("batch").train()
+    with torch.no_grad():
+        instance.scale.weight.fill_(1.5)
+        batch.scale.weight.fill_(1.5)
+    out = instance(mixed)
+    torch.testing.assert_close(out[:2], out[2:], atol=1e-3, rtol=0)
+    out = batch(mixed)
+    assert not torch.allclose(out[:2], out[2:], atol=1e-2)
+
+
+def test_both_norm_layers_carry_a_learnable_per_channel_affine() -> None:
+    # 1x1 depthwise conv: 3 weights + 3 biases; InstanceNorm2d(affine=True) and BatchNorm2d: 3 gains + 3 shifts.
+    counts = {n: sum(p.numel() for p in NormalisedStem(n).parameters()) for n in ("instance", "batch", "none")}
+    assert counts == {"instance": 12, "batch": 12, "none": 6}
