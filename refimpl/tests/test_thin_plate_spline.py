@@ -150,3 +150,45 @@ def test_warp_module_starts_at_identity_and_learns_offsets() -> None:
         warp.offsets[4] = torch.tensor([0.3, 0.0])  # push the centre to the right
     assert not torch.allclose(warp(image), image)
     assert isinstance(fit_tps(warp.control, warp.control + warp.offsets), TPSParams)
+
+
+def test_the_smoothing_spline_misses_each_target_by_lambda_times_its_weight() -> None:
+    # From the system's first block row, (K + λI) w + P a = v: f(p_i) = (K w + P a)_i = v_i − λ w_i.
+    lam = 0.3
+    params = fit_tps(CONTROL, TARGET, regularization=lam)
+    torch.testing.assert_close(TARGET - tps_transform(CONTROL, params), lam * params.w)
+    assert params.w.abs().max() > 1e-3
+
+
+def test_gradients_reach_the_control_points_and_stay_finite() -> None:
+    # A learned warp moves its control points (TPSWarp fits from source + offsets): the kernel's
+    # zero diagonal (r = 0) must not poison the gradient.
+    control = CONTROL.clone().requires_grad_(True)
+    params = fit_tps(control, TARGET)
+    tps_transform(torch.tensor([[0.25, 0.75], [0.5, 0.3]], dtype=D), params).sum().backward()
+    assert torch.isfinite(control.grad).all() and control.grad.abs().sum() > 0
+    r2 = torch.tensor([0.0, 0.5], dtype=D, requires_grad=True)
+    tps_kernel(r2).sum().backward()
+    torch.testing.assert_close(r2.grad, torch.tensor([0.0, math.log(0.5) + 1], dtype=D))  # d(r² log r²)/d(r²)
+
+
+def test_a_half_pixel_shift_interpolates_bilinearly() -> None:
+    # Targets half a pixel (1/8 in grid units on 8 columns) right of the sources: each output pixel reads
+    # halfway between two input columns, so a single bright column spreads over two at half strength.
+    image = torch.zeros(1, 1, 8, 8, dtype=D)
+    image[..., 3] = 1.0
+    source = regular_grid(3, dtype=D)[None]
+    out = tps_warp_image(image, source, source + torch.tensor([1 / 8, 0.0], dtype=D))
+    torch.testing.assert_close(out[0, 0, 0], torch.tensor([0, 0, 0, 0.5, 0.5, 0, 0, 0], dtype=D))
+
+
+def test_warp_module_moves_content_along_its_offsets() -> None:
+    # Every offset one pixel (2/8) to the right: what was at a control point lands one pixel right of it.
+    warp = TPSWarp()
+    with torch.no_grad():
+        warp.offsets[:, 0] = 2 / 8
+    image = torch.zeros(1, 1, 8, 8)
+    image[..., 3] = 1.0
+    out = warp(image)
+    torch.testing.assert_close(out[0, 0, :, 4], torch.ones(8))
+    torch.testing.assert_close(out[0, 0, :, 3], torch.zeros(8))
