@@ -21,7 +21,7 @@ Implemented:
   ``(p^k + Δp)_i``. The weights are treated as constants (no gradient flows
   through them).
 
-Official preset: the authors' later PyTorch code (cleardusk/3DDFA @ 3545f35,
+Official preset: the authors' later PyTorch code (cleardusk/3DDFA @ 3545f355bfc71e5748fa915b13932958363135d7,
 ``wpdc_loss.py``) regresses 62 numbers (a 3×4 affine camera, 40 shape and 10
 expression coefficients), ``OFFICIAL``; the paper's vector has 6 pose, 199
 shape and 29 expression entries (234), the default.

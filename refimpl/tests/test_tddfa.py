@@ -109,3 +109,20 @@ def test_vdc_is_the_squared_vertex_distance(face) -> None:
     delta[0, 4] = 0.5  # x translation: every one of 16 vertices moves by 0.5
     torch.testing.assert_close(vdc_loss(delta, p_gt, p_k, face, CFG), torch.tensor(16 * 0.25, dtype=D))
     assert vdc_loss(torch.zeros_like(p_gt), p_gt, p_k, face, CFG) == 0
+
+
+def test_costs_average_over_a_batch_of_unequal_samples(face) -> None:
+    # Two samples with different errors: each cost is the mean of the per-sample costs, and the WPDC
+    # weights of each sample are those it gets alone (weights are normalised per sample, not per batch).
+    p_gt = torch.cat([_params(), _params() * 0.5])
+    p_k = p_gt + torch.tensor([[0.2], [-0.1]], dtype=D)
+    delta = regression_target(p_gt, p_k) + torch.linspace(-0.1, 0.3, 22, dtype=D).reshape(2, 11)
+    w = wpdc_weights(p_k + delta, p_gt, face, CFG)
+    for i in range(2):
+        one = slice(i, i + 1)
+        torch.testing.assert_close(w[one], wpdc_weights(p_k[one] + delta[one], p_gt[one], face, CFG))
+    torch.testing.assert_close(w.sum(-1), torch.ones(2, dtype=D))
+    for loss in (pdc_loss, lambda *a: vdc_loss(*a, face, CFG), lambda *a: wpdc_loss(*a, face, CFG)):
+        singles = [loss(delta[i:i + 1], p_gt[i:i + 1], p_k[i:i + 1]) for i in range(2)]
+        assert abs(singles[0] - singles[1]) > 1e-3
+        torch.testing.assert_close(loss(delta, p_gt, p_k), (singles[0] + singles[1]) / 2)
