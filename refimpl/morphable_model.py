@@ -35,6 +35,13 @@ below; the face3d/3DDFA BFM (53,215 vertices, 199 shape, 29 expression, 199
 texture) is ``BFM_3DDFA``. Parameter count: none (a fixed model; the networks
 that regress its coefficients live in the paper modules).
 
+Official code: sicxu/Deep3DFaceRecon_pytorch (commit
+9167c7136aebef0c54d3ac74f4b0396222a491c1), ``models/bfm.py`` (``SH``,
+``compute_rotation``, ``compute_norm``, ``compute_color``, the camera) and
+``models/losses.py`` (``photo_loss``, ``landmark_loss``). Its rotations of two
+general angle triples and its shaded colours for every SH band at a general
+normal, computed from that file in float64, are recorded in the tests.
+
 Deviations from the papers and the official code:
 
 * **The Basel Face Model cannot be shipped** (its licence requires each user
