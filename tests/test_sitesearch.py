@@ -7,7 +7,7 @@ import functools
 from pathlib import Path
 
 from paperkb.catalog import load_catalog
-from paperkb.sitesearch.records import english_stems, entry_record, records, spaced
+from paperkb.sitesearch.records import chinese_words, english_stems, entry_record, filter_values, records, spaced
 from paperkb.sitesearch.vocabulary import LETTERS, vocabulary, vocabulary_files
 
 REPO = Path(__file__).resolve().parents[1]
@@ -70,16 +70,35 @@ def test_metadata_is_escaped() -> None:
     assert "&lt;script&gt;" in html
 
 
+@functools.cache
+def _records():
+    return records(_catalog(), REPO)
+
+
 def test_vocabulary_has_typo_targets_and_chinese_words() -> None:
-    vocab = vocabulary(_catalog())
+    vocab = vocabulary(_catalog(), _records())
     assert {"pix2pix", "perceptual", "consistency", "radiance"} <= set(vocab["latin"])
     assert {"判别", "风格", "迁移"} <= set(vocab["zh"])
+    # Read back from the records, the list still holds every word (and part of a word)
+    # jieba cuts the notes into: a Chinese query is cut into the index's words.
+    notes = " ".join(str(v) for e in _catalog().entries for v in e.notes.values())
+    assert chinese_words(notes) <= set(vocab["zh"])
     assert vocab["latin"] == sorted(vocab["latin"])
 
 
+def test_filter_values_are_the_records_filters() -> None:
+    values = filter_values(_catalog())
+    html = "".join(r.html for r in _records())
+    for name, listed in values.items():
+        assert listed == sorted(set(listed)) and listed, name
+        for value in listed:
+            assert f'data-pagefind-filter="{name}" data-pagefind-ignore>{value}</span>' in html, (name, value)
+    assert "Style Transfer" in values["tag"] and "paper" in values["kind"]
+
+
 def test_vocabulary_files_split_latin_words_by_first_letter() -> None:
-    vocab = vocabulary(_catalog())
-    files = vocabulary_files(_catalog())
+    vocab = vocabulary(_catalog(), _records())
+    files = vocabulary_files(_catalog(), _records())
     # Every letter has a file, also an empty one: the browser never asks for a missing file.
     assert set(files) == {"zh.json", *(f"latin-{c}.json" for c in LETTERS)}
     assert files["zh.json"] == vocab["zh"]
@@ -121,3 +140,15 @@ def test_notion_sub_pages_are_not_in_the_record() -> None:
         html = _record(entry_id)
         assert page_id not in html and "Paper%20Study" not in html and "Paper Study" not in html
     assert "(Unsupervised)" not in _record("cyclegan")
+
+
+def test_an_index_whose_entry_file_is_empty_is_incomplete(tmp_path) -> None:
+    from paperkb.sitesearch.build import ENTRY, _complete
+
+    assert not _complete(tmp_path)  # no entry file
+    (tmp_path / ENTRY).write_text("", encoding="utf-8")
+    assert not _complete(tmp_path)
+    (tmp_path / ENTRY).write_text('{"version":"1.5.2","languages":{}}', encoding="utf-8")
+    assert not _complete(tmp_path)
+    (tmp_path / ENTRY).write_text('{"languages":{"en":{"hash":"en_1","page_count":3}}}', encoding="utf-8")
+    assert _complete(tmp_path)

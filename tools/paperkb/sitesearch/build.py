@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from ..catalog import Catalog
-from .records import records
+from .records import filter_values, records
 from .vocabulary import vocabulary_files
 
 # One index for the whole site, English rules (stemming): notes mix both languages, and
@@ -19,7 +19,9 @@ from .vocabulary import vocabulary_files
 # own Chinese mode would cut every English word it does not know into letters.
 LANGUAGE = "en"
 OUTPUT = "pagefind"
+ENTRY = "pagefind-entry.json"  # in OUTPUT
 VOCABULARY = "pagefind-vocabulary"
+FILTERS = "filters.json"  # in VOCABULARY: the filter values the search box lists
 
 
 class SearchBuildError(RuntimeError):
@@ -37,6 +39,17 @@ async def _index(source: Path, out: Path) -> int:
     async with PagefindIndex(config=config) as index:
         added = await index.add_directory(path=str(source))
     return int(added.get("page_count", 0))
+
+
+def _complete(index: Path) -> bool:
+    """Whether the index's entry file, which the browser reads first, is whole. Pagefind
+    has been seen to leave it empty on a loaded machine: a site whose search never
+    starts is worse than a failed build."""
+    try:
+        entry = json.loads((index / ENTRY).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(entry, dict) and bool(entry.get("languages"))
 
 
 def build_search_index(
@@ -74,13 +87,17 @@ def build_search_index(
     if count != len(recs):
         shutil.rmtree(tmp, ignore_errors=True)
         raise SearchBuildError(f"Pagefind indexed {count} of {len(recs)} entries")
+    if not _complete(tmp):
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise SearchBuildError(f"Pagefind left an incomplete index (no readable {tmp / ENTRY}); build again")
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     steps["pagefind"] = time.perf_counter() - start - steps["records"]
     words = Path(site_dir) / VOCABULARY
     shutil.rmtree(words, ignore_errors=True)
     words.mkdir(parents=True)
-    for name, listed in vocabulary_files(catalog).items():
+    files = {**vocabulary_files(catalog, recs), FILTERS: filter_values(catalog)}
+    for name, listed in files.items():
         (words / name).write_text(json.dumps(listed, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     steps["words"] = time.perf_counter() - start - steps["records"] - steps["pagefind"]
     if timings is not None:
