@@ -71,7 +71,7 @@
 
   // -- Pagefind --------------------------------------------------------------
   // Started once, by whatever comes first: a hover or focus on the button, "/", or a
-  // query. The filter lists load after it, beside the first query, never before it.
+  // query.
   const load = () => {
     loading ||= (async () => {
       const module = await import(new URL("pagefind/pagefind.js", root).href);
@@ -181,6 +181,24 @@
 
   const singular = (word) => word.replace(/(?<=[a-z]{3})(es|s)$/, "");
 
+  // The index keeps words as written (no stemming: an English stem such as "generat"
+  // matches most of a large catalog, and Pagefind's work grows faster than the number
+  // of entries a word matches). Pagefind matches prefixes, so a query word is cut back to
+  // its root and the prefix finds the other forms: "discriminators" -> "discriminator"
+  // (and "discriminator"s), "growing" -> "grow" (grows, growth), "mapping" -> "map".
+  const rootOf = (word) => {
+    if (!/^[a-z]{5,}$/.test(word)) return word;
+    const cut = word
+      .replace(/(?<=[a-z]{3})ies$/, "")
+      .replace(/(?<=[a-z]{2}(?:[sxz]|[cs]h))es$/, "")
+      .replace(/(?<=[a-z]{3}[^su])s$/, "")
+      .replace(/(?<=[a-z]{4})(?:ing|ed)$/, "")
+      .replace(/(?<=[a-z]{4})ly$/, "");
+    // A doubled consonant left by -ing or -ed: "mapp" -> "map", but "spell" stays.
+    return cut !== word && /([b-df-hj-km-rtv-z])\1$/.test(cut) && !/(ll|ss|zz)$/.test(cut) ? cut.slice(0, -1) : cut;
+  };
+  const rooted = (query) => query.split(/\s+/).map((w) => rootOf(w.toLowerCase())).join(" ");
+
   // Pagefind matches prefixes but forgives no typo: for a word it does not know it
   // matches ever shorter prefixes of it ("perceptaul" finds "per-pixel"). A word that
   // is no known word's prefix is replaced by its singular, or else by the closest known
@@ -262,7 +280,7 @@
   const partialMatches = async (words, found, filters) => {
     const seen = new Set(found.map((r) => r.id));
     const partial = new Map();
-    const each = await Promise.all(words.map((word) => pagefind.search(word, {filters})));
+    const each = await Promise.all(words.map((word) => pagefind.search(rootOf(word), {filters})));
     for (const {results} of each) {
       for (const r of results) {
         if (seen.has(r.id)) continue;
@@ -295,13 +313,13 @@
     const cut = await cutChinese(query);
     // The typo check fetches its word list beside the search, not before it.
     const [typed, fixed] = await Promise.all([
-      pagefind.search(cut, {filters}), /[a-z]/i.test(cut) ? corrected(cut) : null,
+      pagefind.search(rooted(cut), {filters}), /[a-z]/i.test(cut) ? corrected(cut) : null,
     ]);
     let results = typed.results;
     let shown = query;
     if (fixed) {
       // The corrected query's results first, then the rest of what was typed.
-      const better = (await pagefind.search(fixed, {filters})).results;
+      const better = (await pagefind.search(rooted(fixed), {filters})).results;
       if (better.length) {
         const seen = new Set(better.map((r) => r.id));
         results = [...better, ...results.filter((r) => !seen.has(r.id))];

@@ -14,10 +14,15 @@ from ..catalog import Catalog
 from .records import filter_values, records
 from .vocabulary import vocabulary_files
 
-# One index for the whole site, English rules (stemming): notes mix both languages, and
-# the Chinese is cut into words before Pagefind sees it (records.spaced). Pagefind's
-# own Chinese mode would cut every English word it does not know into letters.
-LANGUAGE = "en"
+# One index for the whole site, in no language Pagefind stems ("und", undetermined): the
+# words stay as written. English stemming made "generator" match "generat…", most of a
+# 10,000-entry catalog, and Pagefind's work for a word grows faster than the number of
+# entries it matches (each matching entry is compared with every match of the word);
+# the search box cuts each query word back to its root instead and
+# lets Pagefind's prefix match find the other forms. The Chinese is cut into words
+# before Pagefind sees it (records.spaced): Pagefind's own Chinese mode would cut every
+# English word it does not know into letters.
+LANGUAGE = "und"
 OUTPUT = "pagefind"
 ENTRY = "pagefind-entry.json"  # in OUTPUT
 VOCABULARY = "pagefind-vocabulary"
