@@ -124,12 +124,13 @@ def test_benchmarks_page_shows_corpus_share_steps_and_load(tmp_path) -> None:
 
     row = {"entries": 1000, "engine": "pagefind", "corpus": "<i>zipf</i>", "build_s": 60.0, "index_s": 12.0,
            "index_share": 0.25, "records_s": 4.5, "pagefind_s": 7.0, "load_average": 2.56,
-           "complete_median_ms": 81.0, "complete_p95_ms": 140.4}
+           "complete_median_ms": 81.0, "complete_p95_ms": 140.4, "inpage_median_ms": 52.2, "inpage_p95_ms": 97.0}
     path = tmp_path / "bench.json"
     path.write_text(json.dumps({"rows": [row, {"entries": 10, "engine": "lunr"}]}), encoding="utf-8")
     page = render_benchmarks(path)
     assert "<td>12.0 s (records 4.5 s, Pagefind 7.0 s)</td>" in page
     assert "<td>25 %</td>" in page and "<td>81 ms / 140 ms</td>" in page and "<td>2.6</td>" in page
+    assert "<td>52 ms / 97 ms</td>" in page  # the search box's own measure
     assert "<i>" not in page and "&lt;i&gt;zipf" in page
     assert "<td>uniform</td>" in page  # rows from before the corpus was recorded
 
