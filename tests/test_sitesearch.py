@@ -155,20 +155,13 @@ def test_an_index_whose_entry_file_is_empty_is_incomplete(tmp_path) -> None:
     assert _complete(tmp_path)
 
 
-def test_a_large_catalog_is_split_into_indexes_the_box_merges(tmp_path, monkeypatch) -> None:
-    """Entry i goes to index i % n; indexes.json lists every index after the first."""
-    import json
 
+def test_the_index_holds_every_entry_and_nothing_is_left_beside_it(tmp_path) -> None:
     from paperkb.sitesearch import build
 
     catalog = _catalog()
     subset = dataclasses.replace(catalog, entries=catalog.entries[:7])
-    monkeypatch.setattr(build, "SHARD", 3)  # 7 entries: three indexes of 3, 2 and 2
-    assert build.shard_count(7) == 3 and build.shard_count(6) == 2 and build.shard_count(1) == 1
     out = build.build_search_index(subset, tmp_path, REPO, quiet=True)
-    listed = json.loads((tmp_path / build.VOCABULARY / build.INDEXES).read_text(encoding="utf-8"))
-    assert listed == ["pagefind/shards/1/", "pagefind/shards/2/"]
-    counts = [build._page_count(tmp_path / path) for path in ["pagefind/", *listed]]
-    assert counts == [3, 2, 2]
-    assert len(list((out / "shards" / "1" / "fragment").iterdir())) == 2  # its own entries' fragments only
-    assert not list(tmp_path.glob(".pagefind.tmp*"))  # nothing left beside the index
+    assert build._complete(out) and build._page_count(out) == 7
+    assert len(list((out / "fragment").iterdir())) == 7
+    assert not list(tmp_path.glob(".pagefind.tmp*"))

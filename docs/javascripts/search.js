@@ -75,15 +75,9 @@
   // hover or focus on the button, "/", or a query.
   const load = () => {
     loading ||= (async () => {
-      // A large catalog is split into several indexes (tools/paperkb/sitesearch/build.py):
-      // pagefind/ and those that indexes.json lists, searched together.
-      const [module, more] = await Promise.all([
-        import(new URL("pagefind/pagefind.js", root).href), fetchWords("indexes.json"),
-      ]);
-      const options = {baseUrl: root.pathname, excerptLength: 24, ranking: RANKING};
-      await module.options(options);
+      const module = await import(new URL("pagefind/pagefind.js", root).href);
+      await module.options({baseUrl: root.pathname, excerptLength: 24, ranking: RANKING});
       await module.init();
-      await Promise.all(more.map((path) => module.mergeIndex(new URL(path, root).pathname, {...options})));
       pagefind = module;
       document.documentElement.dataset.pkbSearchReady = "";
       // The filter values come from a small list written with the index, not from

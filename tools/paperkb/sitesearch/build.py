@@ -27,52 +27,33 @@ OUTPUT = "pagefind"
 ENTRY = "pagefind-entry.json"  # in OUTPUT
 VOCABULARY = "pagefind-vocabulary"
 FILTERS = "filters.json"  # in VOCABULARY: the filter values the search box lists
-# Entries per Pagefind index. Pagefind's work for a word grows faster than the entries
-# it matches (each matching entry is compared with every match of the word), so a large
-# catalog is split into indexes of SHARD entries that the search box searches together
-# (Pagefind's merged indexes): at 10,000 entries, four indexes do about a quarter of it.
-SHARD = 2_500
-SHARDS = "shards"  # in OUTPUT: the indexes after the first
-INDEXES = "indexes.json"  # in VOCABULARY: the paths of the indexes after the first
 
 
 class SearchBuildError(RuntimeError):
     """The site's search index could not be written."""
 
 
-def _pagefind(sources: list[Path], outs: list[Path]) -> None:
+def _pagefind(source: Path, out: Path) -> None:
     """Run Pagefind's command line (the binary the ``pagefind[extended]`` package ships)
-    over each folder of record files, all at once: one index per folder.
+    over a folder of record files.
 
-    The command line, not the package's Python service: for 1,000 records it took half
-    the time (3 s against 6-8 s on a loaded two-core machine), the service answering
-    each request after a poll delay and writing the files through it.
+    The command line, not the package's Python service: the service stops the binary
+    right after its last answer, and on a loaded machine it has left
+    pagefind-entry.json empty; the command line writes every file before it exits.
     """
-    runs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "pagefind", "--site", str(source), "--output-path", str(out),
-             "--force-language", LANGUAGE, "--quiet"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        for source, out in zip(sources, outs, strict=True)
-    ]
-    failed = []
-    for run in runs:
-        output, _ = run.communicate()
-        if run.returncode != 0:
-            failed.append((output.strip().splitlines() or [f"exit status {run.returncode}"])[-1])
-    if failed:
-        raise SearchBuildError(f"Pagefind failed to index the site: {failed[0]}")
+    done = subprocess.run(
+        [sys.executable, "-m", "pagefind", "--site", str(source), "--output-path", str(out),
+         "--force-language", LANGUAGE, "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False,
+    )
+    if done.returncode != 0:
+        last = (done.stdout.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise SearchBuildError(f"Pagefind failed to index the site: {last}")
 
 
 def _page_count(index: Path) -> int:
     entry = json.loads((index / ENTRY).read_text(encoding="utf-8"))
     return sum(int(lang.get("page_count", 0)) for lang in entry["languages"].values())
-
-
-def shard_count(entries: int) -> int:
-    """How many Pagefind indexes hold ``entries`` entries (``SHARD`` entries each at most)."""
-    return max(1, -(-entries // SHARD))
 
 
 def _complete(index: Path) -> bool:
@@ -105,43 +86,31 @@ def build_search_index(
     recs = records(catalog, repo_root)
     steps = {"records": time.perf_counter() - start}
     out = Path(site_dir) / OUTPUT
-    # Written beside, then moved into place: a server never sees half an index. The
-    # first index is pagefind/, the others pagefind/shards/<n>/ (listed in INDEXES);
-    # entry i goes to index i % shards, so each index is a sample of the whole catalog
-    # (Pagefind ranks by word statistics within an index).
+    # Written beside, then moved into place: a server never sees half an index.
     tmp = Path(site_dir) / f".{OUTPUT}.tmp"
-    outs = [tmp] + [Path(site_dir) / f".{OUTPUT}.tmp-{n}" for n in range(1, shard_count(len(recs)))]
-    for folder in outs:
-        shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
     try:
         with tempfile.TemporaryDirectory(prefix="paperkb-search-") as source:
-            sources = [Path(source) / str(n) for n in range(len(outs))]
-            for i, rec in enumerate(recs):
-                page = sources[i % len(outs)] / rec.url / "index.html"
+            for rec in recs:
+                page = Path(source) / rec.url / "index.html"
                 page.parent.mkdir(parents=True, exist_ok=True)
                 page.write_text(rec.html, encoding="utf-8")
-            _pagefind(sources, outs)
-        for folder in outs:
-            if not _complete(folder):
-                raise SearchBuildError(f"Pagefind left an incomplete index (no readable {folder / ENTRY}); build again")
-        count = sum(_page_count(folder) for folder in outs)
+            _pagefind(Path(source), tmp)
+        if not _complete(tmp):
+            raise SearchBuildError(f"Pagefind left an incomplete index (no readable {tmp / ENTRY}); build again")
+        count = _page_count(tmp)
         if count != len(recs):
             raise SearchBuildError(f"Pagefind indexed {count} of {len(recs)} entries")
-        for n, folder in enumerate(outs[1:], start=1):
-            (tmp / SHARDS).mkdir(exist_ok=True)
-            folder.rename(tmp / SHARDS / str(n))
     except SearchBuildError:
-        for folder in outs:
-            shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
-    shards = [f"{OUTPUT}/{SHARDS}/{n}/" for n in range(1, len(outs))]
     steps["pagefind"] = time.perf_counter() - start - steps["records"]
     words = Path(site_dir) / VOCABULARY
     shutil.rmtree(words, ignore_errors=True)
     words.mkdir(parents=True)
-    files = {**vocabulary_files(catalog, recs), FILTERS: filter_values(catalog), INDEXES: shards}
+    files = {**vocabulary_files(catalog, recs), FILTERS: filter_values(catalog)}
     for name, listed in files.items():
         (words / name).write_text(json.dumps(listed, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     steps["words"] = time.perf_counter() - start - steps["records"] - steps["pagefind"]
