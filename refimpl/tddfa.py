@@ -69,9 +69,10 @@ def reconstruct(params: torch.Tensor, model: MorphableModel, config: TDDFAConfig
     """Eq. 1: projected vertices (B, N, 2) from p (B, 6 + n_shape + n_exp)."""
     if config.n_pose != 6:
         raise ValueError("reconstruct implements the paper's 6 pose parameters")
+    if params.shape[-1] != config.n_params:
+        raise ValueError(f"p has {params.shape[-1]} entries; the config expects {config.n_params}")
     f, angles, t2d = params[:, 0], params[:, 1:4], params[:, 4:6]
-    shape = params[:, 6:6 + config.n_shape]
-    exp = params[:, 6 + config.n_shape:6 + config.n_shape + config.n_exp]
+    shape, exp = params[:, 6:6 + config.n_shape], params[:, 6 + config.n_shape:]
     return weak_perspective(model.shape(shape, exp), f, euler_rotation(angles), t2d)
 
 

@@ -47,6 +47,8 @@ def test_reconstruct_is_eq_1_by_hand(face) -> None:
     torch.testing.assert_close(reconstruct(p, face, CFG)[0], expected)
     with pytest.raises(ValueError, match="6 pose"):
         reconstruct(torch.zeros(1, 62), face, OFFICIAL)
+    with pytest.raises(ValueError, match="12 entries; the config expects 11"):
+        reconstruct(torch.zeros(1, 12, dtype=D), face, CFG)
 
 
 def test_regression_target_and_pdc_by_hand() -> None:
