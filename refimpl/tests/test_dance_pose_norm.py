@@ -78,6 +78,7 @@ def test_far_position_is_the_horizon_above_the_median() -> None:
     assert ankle_extremes(torch.tensor([100.0, 112.0, 140.0, 150.0, 160.0, 200.0]), 0.7) == (112.0, 200.0)
     # the bound is strict: 25 above the median with a bound of 0.5 · 50 = 25 is out
     assert ankle_extremes(torch.tensor([125.0, 140.0, 150.0, 160.0, 200.0])) == (140.0, 200.0)
+    assert ankle_extremes(torch.tensor([100.0, 149.5, 150.0, 150.5, 200.0])) == (149.5, 200.0)  # any distance > 0
     with pytest.raises(ValueError, match="median"):
         ankle_extremes(torch.tensor([100.0, 100.0, 100.0]))
     with pytest.raises(ValueError, match="median"):  # only the median itself: not above it
@@ -98,6 +99,23 @@ def test_heights_are_the_tallest_near_each_extreme_with_the_close_reset() -> Non
     assert kept.close_height == pytest.approx(150.0)  # 160 − 150 = 10 ≤ 16
     edge = video_statistics(_video(ys, [50, 60, 70, 72, 160, 90, 144, 140]), SMALL)
     assert edge.close_height == 144.0  # exactly 10 % below the tallest: kept (the rule is "more than")
+
+
+def test_height_windows_include_their_edges() -> None:
+    # far 140, close 200: window 0.05 · 60 = 3 px, so the frames at 143 and 197 count
+    ys = [100.0, 112.0, 140.0, 143.0, 150.0, 160.0, 197.0, 200.0]
+    stats = video_statistics(_video(ys, [50, 60, 70, 75, 80, 90, 155, 150]), SMALL)
+    assert (stats.far, stats.close, stats.far_height, stats.close_height) == (140.0, 200.0, 75.0, 155.0)
+
+
+def test_a_missing_close_height_falls_back_to_the_tallest_pose() -> None:
+    # the target's close extreme shrinks to 235, 5 px from any frame: no height there, so the 10 % rule
+    # replaces it by the tallest pose (0.7) even for a subject under one pixel tall
+    source = _video([100.0, 112.0, 140.0, 150.0, 160.0, 200.0], [50, 60, 70, 80, 90, 150])
+    target = _video([100.0, 150.0, 160.0, 170.0, 175.0, 230.0, 260.0], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
+    _, t = normalization_stats(source, target, SMALL)
+    assert (t.far, t.close) == (175.0, 235.0)
+    assert t.far_height == pytest.approx(0.5) and t.close_height == pytest.approx(0.7)
 
 
 def test_target_range_shrinks_to_the_sources_about_its_middle() -> None:
