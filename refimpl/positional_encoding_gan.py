@@ -133,11 +133,13 @@ def sinusoidal_encoding(height: int, width: int, dim: int, *, centred: bool = Tr
 class AddPositionalEncoding(nn.Module):
     """Concatenate an explicit spatial encoding to feature maps: (N, C, H, W) → (N, C + k, H, W)."""
 
-    def __init__(self, kind: str = "cartesian", dim: int = 2, *, centred: bool = True,
+    def __init__(self, kind: str = "cartesian", dim: int | None = None, *, centred: bool = True,
                  div_half_dim: bool = True) -> None:
         super().__init__()
         if kind not in ("cartesian", "sinusoidal"):
             raise ValueError(f"unknown encoding {kind!r}")
+        if kind == "sinusoidal" and dim is None:
+            raise ValueError("the sinusoidal encoding needs its number of channels, dim")
         self.kind = kind
         self.dim = 2 if kind == "cartesian" else dim
         self.centred, self.div_half_dim = centred, div_half_dim

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import pytest
@@ -165,6 +166,21 @@ def test_add_positional_encoding_appends_the_encoding_after_the_features() -> No
     assert AddPositionalEncoding("sinusoidal", dim=8).dim == 8 and AddPositionalEncoding("cartesian", dim=8).dim == 2
     with pytest.raises(ValueError):
         AddPositionalEncoding("learned")
+    with pytest.raises(ValueError, match="dim"):
+        AddPositionalEncoding("sinusoidal")
+
+
+def test_spe_base_is_ten_thousand_far_from_the_centre() -> None:
+    # dim = 8: frequencies 10000^0 = 1 and 10000^{-1/2} = 0.01; at p = ±1000 the slow pair turns by ±10 rad,
+    # where a base off by one part in 10⁴ would already move sin by ~4e-4.
+    enc = sinusoidal_encoding(1, 2001, 8)[0, :, 0].double()
+    for col, p in ((0, -1000.0), (2000, 1000.0), (1700, 700.0)):
+        expected = torch.tensor([math.sin(p), math.sin(0.01 * p), math.cos(p), math.cos(0.01 * p)],
+                                dtype=torch.float64)
+        torch.testing.assert_close(enc[:4, col], expected, atol=5e-5, rtol=0)
+    official = sinusoidal_encoding(1, 1000, 16, centred=False, div_half_dim=False)[0, :8, 0, 999].double()
+    freqs = torch.tensor([1.0, 10000 ** (-1 / 3), 10000 ** (-2 / 3), 1e-4], dtype=torch.float64)  # d/2 − 1 = 3
+    torch.testing.assert_close(official, torch.cat([(1000 * freqs).sin(), (1000 * freqs).cos()]), atol=5e-5, rtol=0)
 
 
 def test_cartesian_grid_on_a_non_square_canvas_by_hand() -> None:
