@@ -31,7 +31,7 @@ reproduces exactly. Its training runs use the ``sigmoid_s`` /
 (``stylegan2/training/training_loop.py``). The backbones (CLIP ViT-B/32 etc.)
 are external and frozen, so no backbone count is claimed.
 
-Deviations from the paper:
+Deviations from the paper and the official code:
 
 * Pretrained CLIP/DINO/Swin weights cannot be downloaded here; backbones
   are arguments, and tests use small random or hand-made extractors.
@@ -42,8 +42,8 @@ Deviations from the paper:
   ``OFFICIAL`` sets the official runs' one-sided label smoothing. DiffAugment
   on the vision-aided branch and the warm-up schedule are left to the caller.
 * The probe is a ridge-regularised least-squares linear classifier on
-  standardised features, solved in closed form (deterministic and cheap),
-  rather than an iteratively fitted logistic regression / SVM.
+  standardised features, solved in closed form on a fixed split; the
+  official one fits sklearn's LogisticRegression on random halves, 3 times.
 """
 
 from __future__ import annotations
