@@ -19,9 +19,16 @@ Implemented:
 * Only the adaptor and the classifier learn; generator and discriminator
   backbones stay frozen (``GenDA.trainable_parameters``).
 
-Parameter count: for the 1024² StyleGAN2 generator (18 style layers of
-512 channels) the adaptor has 2 × 18 × 512 = 18,432 parameters, against
-about 30M in the frozen generator; tested.
+Official code: none released. The project page points at genforce/genda,
+which (at commit 32ad97c, Dec. 2021) holds only a README and figures. The
+backbone the paper adapts is StyleGAN2 config F at 1024²; ``GenDAConfig()``
+takes its latent layout from ``refimpl.stylegan2.OFFICIAL`` (18 style layers
+of 512 channels, a 512-wide discriminator ``fc`` feeding the 1-logit ``out``
+layer that the classifier replaces).
+
+Parameter count: the adaptor has 2 × 18 × 512 = 18,432 parameters and the
+linear classifier 512 + 1 = 513, against 30,370,060 in the frozen config-F
+generator (``refimpl.stylegan2``): 0.06 %; tested.
 
 Deviations from the paper:
 

@@ -25,7 +25,12 @@ Implemented:
   unstable at 1.
 
 Parameter count: VGG-16 features 14,714,688; VGG-19 features 20,024,384
-(torchvision's ``vgg16().features`` / ``vgg19().features``).
+(torchvision's ``vgg16().features`` / ``vgg19().features``, the sums over
+Table 1's 3×3 convs with biases); tested.
+
+Official code: none — the two findings are notes, not a paper with code. The
+layer layout is that of torchvision's ``models/vgg.py`` (configurations "D"
+and "E"), so the published ImageNet weights load by name.
 
 Deviations:
 

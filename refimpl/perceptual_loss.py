@@ -5,10 +5,11 @@ Catalog id: ``perceptual-loss``.
 
 Implemented:
 
-* Sec. 3.1 / Supplementary, the image transformation network: 9×9 conv
-  (32), two stride-2 3×3 convs (64, 128), five residual blocks (128), two
-  stride-½ (transposed) convs (64, 32), 9×9 conv to RGB, batch norm and ReLU
-  after every non-residual conv, a scaled tanh on the output.
+* Sec. 3.1 / Supplementary, the image transformation network: a 40×40
+  reflection pad on the input, 9×9 conv (32), two stride-2 3×3 convs (64,
+  128), five residual blocks (128) with unpadded convs, two stride-½
+  (transposed) convs (64, 32), 9×9 conv to RGB, batch norm and ReLU after
+  every non-residual conv, a scaled tanh on the output.
 * Sec. 3.2, the feature reconstruction loss
   ``ℓ_feat^{φ,j}(ŷ, y) = ‖φ_j(ŷ) − φ_j(y)‖²₂ / (C_j H_j W_j)``.
 * Sec. 3.2, the style reconstruction loss: the Gram matrix
@@ -21,16 +22,29 @@ parameters, the sum over the layers of the supplementary material's
 architecture table (convs with biases and batch norm affine parameters);
 tested.
 
+Official code: jcjohnson/fast-neural-style @ 813c834 (Lua Torch;
+``fast_neural_style/models.lua``, ``train.lua``). Its architecture string
+``c9s1-32,d64,d128,R128×5,u64,u32,c9s1-3`` with ``-padding_type
+reflect-start`` is the supplementary table: a reflection pad on the input (40
+pixels for five blocks), unpadded 3×3 convs in the residual blocks whose skip
+is cropped by 2 pixels per side, zero-padded convs elsewhere. ``OFFICIAL`` is
+its ``train.lua`` default: instance normalisation (affine, so the same
+1,679,235 parameters, counted analytically from the Lua layer definitions)
+and ``150 · tanh`` on VGG mean-subtracted images; tested.
+
 The losses take ANY feature extractor ``φ`` returning a list of feature
 maps (VGG-16 relu1_2, relu2_2, relu3_3, relu4_3 for style and relu2_2 for
 content in the paper; load torchvision VGG-16 weights yourself — nothing is
 downloaded here).
 
-Deviations from the paper:
+Deviations from the paper and the official code:
 
-* Residual blocks use zero padding instead of the paper's unpadded convs
-  with a 40-pixel reflection pad on the input; parameter count is unchanged.
 * Squared errors are averaged over the batch.
+* The official ``StyleLoss`` is an ``MSECriterion`` on the Gram matrices
+  (the squared Frobenius norm divided by C_j²) and its default content layer
+  is relu3_3; the losses here follow Sec. 3.2 and Sec. 4.1 (relu2_2).
+* ``padding="zero"`` (zero-padded residual convs, no input padding) is kept
+  as an option; the default is the paper's reflection padding.
 """
 
 from __future__ import annotations
@@ -39,6 +53,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .registry import Example, register_example, seeded
@@ -48,31 +63,54 @@ from .registry import Example, register_example, seeded
 class PerceptualLossConfig:
     widths: tuple[int, int, int] = (32, 64, 128)  # Supplementary: 32, 64, 128 filters
     num_residual: int = 5  # Supplementary: five residual blocks
-    content_weight: float = 1.0  # λ_c (the paper tunes λ_c, λ_s, λ_TV per style)
-    style_weight: float = 5.0  # λ_s
+    content_weight: float = 1.0  # λ_c (the paper tunes λ_c, λ_s, λ_TV per style; train.lua: 1.0)
+    style_weight: float = 5.0  # λ_s (train.lua -style_weights 5.0)
     tv_weight: float = 1e-6  # λ_TV ∈ [1e-6, 1e-4], chosen by cross-validation (Sec. 4.1)
+    norm: str = "batch"  # Sec. 3.1: batch normalisation; train.lua defaults to "instance"
+    padding: str = "reflect-start"  # Supplementary: 40×40 reflection pad, unpadded residual convs
+    tanh_scale: float = 127.5  # Sec. 3.1: scaled tanh, pixels in [0, 255] ...
+    tanh_offset: float = 127.5  # ... = 127.5 · (tanh + 1); train.lua: 150 · tanh on mean-subtracted images
 
 
+# jcjohnson/fast-neural-style @ 813c834 train.lua defaults (-use_instance_norm 1, -tanh_constant 150,
+# -padding_type reflect-start, -style_weights 5.0, -content_weights 1.0, -tv_strength 1e-6).
+OFFICIAL = PerceptualLossConfig(norm="instance", tanh_scale=150.0, tanh_offset=0.0)
 TINY = PerceptualLossConfig(widths=(4, 8, 8), num_residual=1)
 
 
 # --------------------------------------------------------------------- transformation network
-def _conv_bn_relu(c_in: int, c_out: int, k: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, k, stride, padding=k // 2), nn.BatchNorm2d(c_out), nn.ReLU())
+def _norm(kind: str, channels: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)  # the Lua InstanceNormalization has γ and β
+    raise ValueError(f"norm must be 'batch' or 'instance', got {kind!r}")
+
+
+def _conv_norm_relu(c_in: int, c_out: int, k: int, stride: int = 1, norm: str = "batch") -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, k, stride, padding=k // 2), _norm(norm, c_out), nn.ReLU())
 
 
 class ResidualBlock(nn.Module):
-    """Two 3×3 convs with batch norm, ReLU after the first only, plus identity (Gross & Wilber)."""
+    """Two 3×3 convs with normalisation, ReLU after the first only, plus identity (Gross & Wilber).
 
-    def __init__(self, channels: int) -> None:
+    ``padded=False`` (the paper's): the convs are unpadded, so the output is 4 pixels smaller than
+    the input and the skip is the input's centre, cropped by 2 pixels per side.
+    """
+
+    def __init__(self, channels: int, norm: str = "batch", padded: bool = False) -> None:
         super().__init__()
+        p = int(padded)
+        self.crop = 0 if padded else 2
         self.body = nn.Sequential(
-            nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels), nn.ReLU(),
-            nn.Conv2d(channels, channels, 3, padding=1), nn.BatchNorm2d(channels),
+            nn.Conv2d(channels, channels, 3, padding=p), _norm(norm, channels), nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, padding=p), _norm(norm, channels),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
+        c = self.crop
+        skip = x[..., c:x.shape[-2] - c, c:x.shape[-1] - c]
+        return skip + self.body(x)
 
 
 class TransformNet(nn.Module):
@@ -80,17 +118,25 @@ class TransformNet(nn.Module):
 
     def __init__(self, config: PerceptualLossConfig = PerceptualLossConfig()) -> None:
         super().__init__()
+        if config.padding not in ("reflect-start", "zero"):
+            raise ValueError(f"padding must be 'reflect-start' or 'zero', got {config.padding!r}")
+        self.config = config
         a, b, c = config.widths
+        n = config.norm
+        # Each unpadded block loses 2 pixels per side at 1/4 resolution: 8 input pixels per side.
+        self.pad = 8 * config.num_residual if config.padding == "reflect-start" else 0
         self.net = nn.Sequential(
-            _conv_bn_relu(3, a, 9), _conv_bn_relu(a, b, 3, 2), _conv_bn_relu(b, c, 3, 2),
-            *(ResidualBlock(c) for _ in range(config.num_residual)),
-            nn.ConvTranspose2d(c, b, 3, 2, padding=1, output_padding=1), nn.BatchNorm2d(b), nn.ReLU(),
-            nn.ConvTranspose2d(b, a, 3, 2, padding=1, output_padding=1), nn.BatchNorm2d(a), nn.ReLU(),
+            _conv_norm_relu(3, a, 9, norm=n), _conv_norm_relu(a, b, 3, 2, n), _conv_norm_relu(b, c, 3, 2, n),
+            *(ResidualBlock(c, n, padded=config.padding == "zero") for _ in range(config.num_residual)),
+            nn.ConvTranspose2d(c, b, 3, 2, padding=1, output_padding=1), _norm(n, b), nn.ReLU(),
+            nn.ConvTranspose2d(b, a, 3, 2, padding=1, output_padding=1), _norm(n, a), nn.ReLU(),
             nn.Conv2d(a, 3, 9, padding=4),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return 127.5 * (torch.tanh(self.net(x)) + 1)  # scaled tanh: pixels in [0, 255]
+        if self.pad:
+            x = F.pad(x, (self.pad,) * 4, mode="reflect")
+        return self.config.tanh_scale * torch.tanh(self.net(x)) + self.config.tanh_offset
 
 
 # --------------------------------------------------------------------- losses

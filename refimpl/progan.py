@@ -29,10 +29,23 @@ resolution, and 1×1 toRGB layers; tested. The discriminator has 23,087,249
 (23,077,137 with only the final fromRGB), the sum over ``D_paper``'s layers
 (tkarras/progressive_growing_of_gans @ 2504c3f); tested.
 
+Official code: tkarras/progressive_growing_of_gans @ 2504c3f (``networks.py``,
+``G_paper`` / ``D_paper``); ``OFFICIAL`` is its CelebA-HQ 1024² setting,
+``fused_scale=True`` included. Parameter counts are those above (the fused
+layers have the same 3×3 weights).
+
 Deviations from the paper:
 
 * The first generator layer is the dense layer of the authors' code (same
   parameters as Table 2's 4×4 convolution on a 1×1 input).
+* Discriminator down-sampling: the default follows Table 2 (conv, leaky ReLU,
+  then 2×2 average pooling). The authors' ``D_paper`` fuses the second conv
+  of each block with the down-sampling (a 4×4 stride-2 kernel, equal to 3×3
+  conv then 2×2 mean) and applies bias and leaky ReLU after the pooling;
+  ``OFFICIAL`` (``fused_scale=True``) does the same. Their fused generator
+  layer (transposed 4×4 conv) equals nearest up-sampling then a 3×3 conv with
+  the kernel flipped, i.e. the same function class as the default here, so the
+  generator has no such switch.
 * No label conditioning, no WGAN-GP training loop and no drift term here:
   the module holds the architecture and the four tricks above.
 """
@@ -58,6 +71,9 @@ class ProGANConfig:
     img_channels: int = 3
     mbstd_group: int = 4  # authors' code: minibatch groups of 4 samples
     eps: float = 1e-8  # Sec. 4.2: ε = 10⁻⁸
+    # Table 2, D: "Conv 3×3, LReLU; Conv 3×3, LReLU; Downsample" (pool after the activation). The
+    # authors' D_paper (fused_scale=True) pools the second conv's output, then adds bias and LReLU.
+    fused_scale: bool = False
 
     def channels(self, stage: int) -> int:
         """Channels at stage s (resolution 2^(s+1)): 512 up to 32×32, then halving."""
@@ -69,8 +85,9 @@ class ProGANConfig:
         return int(math.log2(self.resolution)) - 2
 
 
-# tkarras/progressive_growing_of_gans networks.py G_paper / D_paper at 1024² (CelebA-HQ).
-OFFICIAL = ProGANConfig()
+# tkarras/progressive_growing_of_gans @ 2504c3f networks.py G_paper / D_paper at 1024² (CelebA-HQ),
+# with their default fused_scale=True (config.py does not override it).
+OFFICIAL = ProGANConfig(fused_scale=True)
 TINY = ProGANConfig(latent_dim=16, resolution=16, fmap_base=64, fmap_max=16, mbstd_group=2)
 
 
@@ -198,15 +215,24 @@ class ProGANGenerator(nn.Module):
 
 # --------------------------------------------------------------------- discriminator
 class DiscriminatorBlock(nn.Module):
-    """Two 3×3 convs with leaky ReLU, then 2×2 average pooling."""
+    """Two 3×3 convs with leaky ReLU, then 2×2 average pooling.
 
-    def __init__(self, c_in: int, c_out: int) -> None:
+    ``fused_scale``: the authors' fused conv + downscale, i.e. the second conv's output is pooled
+    before its bias and leaky ReLU are applied (their 4×4 stride-2 kernel equals 3×3 conv + 2×2 mean).
+    """
+
+    def __init__(self, c_in: int, c_out: int, fused_scale: bool = False) -> None:
         super().__init__()
         self.conv1 = EqualizedConv2d(c_in, c_in, 3)
         self.conv2 = EqualizedConv2d(c_in, c_out, 3)
+        self.fused_scale = fused_scale
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.avg_pool2d(_lrelu(self.conv2(_lrelu(self.conv1(x)))), 2)
+        x = _lrelu(self.conv1(x))
+        if self.fused_scale:
+            y = F.conv2d(x, self.conv2.effective_weight(), padding=self.conv2.padding)
+            return _lrelu(F.avg_pool2d(y, 2) + self.conv2.bias.view(1, -1, 1, 1))
+        return F.avg_pool2d(_lrelu(self.conv2(x)), 2)
 
 
 class ProGANDiscriminator(nn.Module):
@@ -218,7 +244,8 @@ class ProGANDiscriminator(nn.Module):
         d = config.depth
         self.from_rgb = nn.ModuleList(EqualizedConv2d(config.img_channels, config.channels(s), 1) for s in range(1, d + 2))
         # blocks[i] maps stage i + 2 (resolution 2^(i+3)) down to stage i + 1.
-        self.blocks = nn.ModuleList(DiscriminatorBlock(config.channels(s), config.channels(s - 1)) for s in range(2, d + 2))
+        self.blocks = nn.ModuleList(DiscriminatorBlock(config.channels(s), config.channels(s - 1), config.fused_scale)
+                                    for s in range(2, d + 2))
         c1 = config.channels(1)
         self.conv_last = EqualizedConv2d(c1 + 1, c1, 3)
         self.dense1 = EqualizedLinear(c1 * 16, config.channels(0))  # the 4×4 conv on a 4×4 map

@@ -21,8 +21,12 @@ Parameter count: the standard SRResNet (``SRResNetConfig()``) has 1,549,462
 parameters, the sum over the layers of Fig. 4 with one PReLU slope per
 layer (PyTorch's default): 15,616 (9×9 conv) + 1 + 16 × 74,113 (residual
 blocks) + 37,056 (conv + BN) + 2 × 147,713 (sub-pixel blocks) + 15,555
-(9×9 conv). The authors released no code; the count follows the figure;
-tested.
+(9×9 conv). The discriminator has 23,565,505 (eight convs with biases, batch
+norm γ and β after all but the first, dense 512·6·6 → 1024 → 1 at 96×96).
+
+Official code: none released by the authors (the paper links none), so
+there is no ``OFFICIAL`` preset: the defaults pin the paper's own numbers (Fig. 4, Sec. 2.2, Sec. 3.2,
+Eq. 3) and the counts above follow the figure; tested.
 
 Deviations from the paper:
 
@@ -31,6 +35,10 @@ Deviations from the paper:
   rescale by 1/12.75 as Sec. 3.2 does (``SRGANConfig.vgg_rescale``).
 * The discriminator returns a logit; the sigmoid lives in the loss
   (``binary_cross_entropy_with_logits``) for numerical stability.
+* Eq. 6 sums ``−log D(G(I^LR))`` over the training samples; here it is
+  averaged over the batch (a constant factor per batch size).
+* The figure does not say whether PReLU slopes are shared; one slope per
+  layer (PyTorch's default) is used.
 """
 
 from __future__ import annotations

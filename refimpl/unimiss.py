@@ -10,13 +10,19 @@ sequence of tokens of one width; the Transformer blocks after the stems are
 shared, so 2D and 3D data train the same weights; a pooled token feeds a
 shared classification head.
 
-Official code: not consulted for this toy; the paper's pyramid Transformer
-backbone and its self-distillation pre-training are replaced by a small stack
-of ``refimpl.vit`` blocks and a classification head, so no official parameter
+Official code: YtongXie/UniMiSS-code (``UniMiSS/models/MiT.py`` @ 0bce2c8,
+``MiT_encoder.py``). Its MiT backbone is a pyramid Transformer: per-stage 2D
+and 3D patch embeddings (``Conv2d`` / ``Conv3d``), Transformer blocks whose
+q, kv, projection and MLP weights are shared by both dimensionalities while
+the spatial-reduction convolution of each attention layer has a 2D and a 3D
+copy, and a DINO-style self-distillation objective. This module keeps only
+the shared-weight structure at toy size, so no official preset or parameter
 count is reproduced.
 
-Deviations from the paper: no pyramid of stages, no pre-training objective,
-no segmentation decoder; only the shared-backbone structure is implemented.
+Deviations from the paper and the official code: no pyramid of stages, no
+spatial-reduction attention, no pre-training objective, no segmentation
+decoder; the stems are single strided convolutions and the blocks are
+``refimpl.vit`` blocks, fully shared between 2D and 3D inputs.
 """
 
 from __future__ import annotations

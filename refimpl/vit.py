@@ -18,20 +18,30 @@ Implemented (Sec. 3.1, Eq. 1–4):
 * Eq. 4, ``y = LN(z_L^0)``: the final LayerNorm on the class token, then the
   classification head (a single linear layer, the fine-tuning head).
 
-Official presets (Table 1; ``ViT-Ti``/``ViT-S`` from DeiT/AugReg, as timm
-names them): ``VIT_TI_16``, ``VIT_S_16``, ``VIT_B_16``, ``VIT_L_16`` at 224²
-with a 1000-class head. Parameter counts, computed by instantiating timm's
-``vit_{tiny,small,base,large}_patch16_224`` (timm 1.0.31,
-``timm/models/vision_transformer.py``) on the meta device: 5,717,416,
-22,050,664, 86,567,656 and 304,326,632; tested.
+Official code: google-research/vision_transformer @ 2ecbc73
+(``vit_jax/models_vit.py``, ``vit_jax/configs/models.py``), and timm's port
+``timm/models/vision_transformer.py``. Official presets (Table 1; ``ViT-Ti``
+and ``ViT-S`` are the official AugReg configurations): ``VIT_TI_16``,
+``VIT_S_16``, ``VIT_B_16`` (= ``OFFICIAL``), ``VIT_L_16`` at 224² with a
+1000-class head. Parameter counts, computed by instantiating timm's
+``vit_{tiny,small,base,large}_patch16_224`` (timm 1.0.31) on the meta device:
+5,717,416, 22,050,664, 86,567,656 and 304,326,632, the same as the sum over
+the JAX model's layers (its separate q, k, v projections have the shapes of
+the fused ``qkv`` here); tested. ``VIT_B_16_JAX`` is ViT-B/16 with the JAX
+code's tanh-approximated GELU.
 
-Deviations from the paper:
+Deviations from the paper and the official code:
 
 * The pre-training head (an MLP with one hidden tanh layer, Sec. 3.1) is not
   included: presets use the single linear layer of fine-tuning, which is what
   the official checkpoints and timm ship.
 * LayerNorm ε is 1e-6, as in the official JAX code and timm, not PyTorch's
   default 1e-5.
+* GELU is exact by default (timm's ``nn.GELU``); the JAX code uses Flax's
+  ``nn.gelu``, whose default is the tanh approximation (``gelu="tanh"``,
+  ``VIT_B_16_JAX``).
+* The official classification head starts at zero; here it keeps PyTorch's
+  default initialisation (the pre-trained weights are what one loads).
 """
 
 from __future__ import annotations
@@ -57,6 +67,7 @@ class ViTConfig:
     num_classes: int = 1000  # ImageNet-1k fine-tuning head
     dropout: float = 0.0  # Appendix B.1: dropout 0.1 only for some runs; 0 for ImageNet fine-tuning
     eps: float = 1e-6  # LayerNorm ε of the official code
+    gelu: str = "none"  # Sec. 3.1 "GELU", exact as in timm; the official JAX MlpBlock's nn.gelu is "tanh"
 
     @property
     def num_patches(self) -> int:
@@ -65,9 +76,13 @@ class ViTConfig:
 
 VIT_B_16 = ViTConfig()
 OFFICIAL = VIT_B_16
-VIT_TI_16 = ViTConfig(dim=192, depth=12, num_heads=3, mlp_dim=768)  # DeiT-Ti / timm vit_tiny_patch16_224
-VIT_S_16 = ViTConfig(dim=384, depth=12, num_heads=6, mlp_dim=1536)  # DeiT-S / timm vit_small_patch16_224
-VIT_L_16 = ViTConfig(dim=1024, depth=24, num_heads=16, mlp_dim=4096)  # Table 1, ViT-Large
+VIT_TI_16 = ViTConfig(dim=192, depth=12, num_heads=3, mlp_dim=768)  # official get_ti16_config; timm vit_tiny_patch16_224
+VIT_S_16 = ViTConfig(dim=384, depth=12, num_heads=6, mlp_dim=1536)  # official get_s16_config; timm vit_small_patch16_224
+# Table 1, ViT-Large; dropout 0.1 as in the official get_l16_config (Table 3: 0.1 on ImageNet and -21k).
+VIT_L_16 = ViTConfig(dim=1024, depth=24, num_heads=16, mlp_dim=4096, dropout=0.1)
+# ViT-B/16 exactly as google-research/vision_transformer @ 2ecbc73 (vit_jax/configs/models.py get_b16_config,
+# vit_jax/models_vit.py): Flax's nn.gelu defaults to the tanh approximation.
+VIT_B_16_JAX = ViTConfig(gelu="tanh")
 TINY = ViTConfig(image_size=16, patch_size=4, dim=32, depth=2, num_heads=4, mlp_dim=64, num_classes=10)
 
 
@@ -106,28 +121,31 @@ class MultiHeadSelfAttention(nn.Module):
 class MLP(nn.Module):
     """Two linear layers with a GELU non-linearity (Sec. 3.1)."""
 
-    def __init__(self, dim: int, hidden: int, dropout: float = 0.0) -> None:
+    def __init__(self, dim: int, hidden: int, dropout: float = 0.0, gelu: str = "none") -> None:
         super().__init__()
         self.fc1 = nn.Linear(dim, hidden)
         self.fc2 = nn.Linear(hidden, dim)
         self.drop = nn.Dropout(dropout)
+        self.gelu = gelu
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.drop(self.fc2(self.drop(F.gelu(self.fc1(x)))))
+        return self.drop(self.fc2(self.drop(F.gelu(self.fc1(x), approximate=self.gelu))))
 
 
 class TransformerBlock(nn.Module):
-    """Eq. 2–3: pre-norm residual MSA and MLP."""
+    """Eq. 2–3: pre-norm residual MSA and MLP; dropout on each branch, as in the official encoder block."""
 
-    def __init__(self, dim: int, num_heads: int, mlp_dim: int, dropout: float = 0.0, eps: float = 1e-6) -> None:
+    def __init__(self, dim: int, num_heads: int, mlp_dim: int, dropout: float = 0.0, eps: float = 1e-6,
+                 gelu: str = "none") -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=eps)
         self.attn = MultiHeadSelfAttention(dim, num_heads)
+        self.attn_drop = nn.Dropout(dropout)
         self.norm2 = nn.LayerNorm(dim, eps=eps)
-        self.mlp = MLP(dim, mlp_dim, dropout)
+        self.mlp = MLP(dim, mlp_dim, dropout, gelu)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x))
+        x = x + self.attn_drop(self.attn(self.norm1(x)))
         return x + self.mlp(self.norm2(x))
 
 
@@ -144,7 +162,7 @@ class VisionTransformer(nn.Module):
         self.pos_embed = nn.Parameter(torch.empty(1, config.num_patches + 1, d))
         self.pos_drop = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(
-            TransformerBlock(d, config.num_heads, config.mlp_dim, config.dropout, config.eps)
+            TransformerBlock(d, config.num_heads, config.mlp_dim, config.dropout, config.eps, config.gelu)
             for _ in range(config.depth)
         )
         self.norm = nn.LayerNorm(d, eps=config.eps)

@@ -6,9 +6,11 @@ import torch
 from torch import nn
 
 from refimpl.dissection import (
+    OFFICIAL,
     DissectionConfig,
     UnitAblation,
     activation_thresholds,
+    detector_units,
     dissect,
     label_units,
     unit_concept_iou,
@@ -55,7 +57,53 @@ def test_upsampling_to_mask_resolution() -> None:
     acts = torch.rand(2, 3, 4, 4)
     up = upsample_activations(acts, (16, 16))
     assert up.shape == (2, 3, 16, 16)
-    torch.testing.assert_close(upsample_activations(torch.ones(1, 1, 2, 2), (8, 8)), torch.ones(1, 1, 8, 8))
+    # Interior pixels interpolate between feature-pixel centres: a linear ramp stays linear there.
+    ramp = torch.arange(4.0).view(1, 1, 1, 4).expand(1, 1, 4, 4)
+    row = upsample_activations(ramp, (4, 16))[0, 0, 1]
+    torch.testing.assert_close(row[2:14], (torch.arange(2.0, 14.0) + 0.5) / 4 - 0.5)
+
+
+def test_upsampling_fades_to_zero_beyond_the_outer_pixel_centres() -> None:
+    # davidbau/dissect @ 9421eaa netdissect/upsample.py: upsampler((8, 8), data_shape=(2, 2)) applied to
+    # ones gives 0.390625 at the corners, 0.625 / 0.546875 on the outer ring, 0.875 next to it, 1 inside
+    # (grid_sample with zero padding); edge-replicating interpolation would give 1 everywhere.
+    up = upsample_activations(torch.ones(1, 1, 2, 2), (8, 8))[0, 0]
+    edge = torch.tensor([0.625, 0.875, 1.0, 1.0, 1.0, 1.0, 0.875, 0.625])
+    torch.testing.assert_close(up, edge[:, None] * edge[None, :])
+    assert up[0, 0].item() == 0.390625 and up[0, 1].item() == 0.546875
+
+
+def test_official_defaults() -> None:
+    # experiment/dissect_experiment.py: --quantile 0.01 (level 1 − 0.01), --miniou 0.04
+    assert DissectionConfig() == OFFICIAL
+    assert DissectionConfig().top_quantile == 0.99 and DissectionConfig().min_iou == 0.04
+
+
+def test_default_threshold_level_is_the_99th_percentile() -> None:
+    acts = torch.arange(1000.0).reshape(10, 1, 10, 10)
+    t = activation_thresholds(acts)
+    torch.testing.assert_close(t, torch.quantile(torch.arange(1000.0), 0.99).view(1))
+    assert (acts > t).sum().item() == 10
+
+
+def test_detectors_are_units_with_iou_strictly_above_the_minimum() -> None:
+    scores = torch.tensor([0.5, 0.04, 0.0401, 0.0, 0.07])
+    assert detector_units(scores).tolist() == [True, False, True, False, True]
+    assert detector_units(scores, OFFICIAL.min_iou).tolist() == [True, False, True, False, True]
+    assert detector_units(scores, 0.06).tolist() == [True, False, False, False, True]
+
+
+def test_iou_of_single_pixels_and_of_an_empty_union() -> None:
+    # one pixel firing exactly on a one-pixel concept: IoU 1; a unit that never fires on an absent
+    # concept: IoU 0 (not NaN), and a concept the unit misses entirely: 0.
+    acts = torch.zeros(1, 2, 3, 3)
+    acts[0, 0, 1, 2] = 1.0
+    masks = torch.zeros(1, 3, 3, 3, dtype=torch.bool)
+    masks[0, 0, 1, 2] = True
+    masks[0, 2, 0, 0] = True
+    iou = unit_concept_iou(acts, torch.tensor([0.5, 0.5]), masks)
+    torch.testing.assert_close(iou, torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]))
+    assert torch.isfinite(iou).all()
 
 
 def test_dissect_labels_a_planted_detector_unit() -> None:

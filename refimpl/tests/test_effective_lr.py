@@ -59,3 +59,19 @@ def test_trajectory_is_torch_sgd_with_momentum() -> None:
         v = 0.9 * v + A * theta
         theta = theta - 0.1 * v
         torch.testing.assert_close(ours[t + 1], theta)
+
+
+def test_both_conversions_reject_momentum_outside_the_unit_interval() -> None:
+    # η' = η / (1 − m) is defined for 0 ≤ m < 1 only (Sec. 3.3); m = 1 would give η = 0 or η' = ∞.
+    for fn in (effective_learning_rate, equivalent_learning_rate):
+        for m in (1.0, 1.5, -0.1):
+            with pytest.raises(ValueError, match="momentum"):
+                fn(0.1, m)
+
+
+def test_trajectory_is_a_record_detached_from_the_start_point() -> None:
+    # The iterates are data (no graph back to θ₀), so a caller's differentiable start is not extended.
+    start = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    traj = sgd_trajectory(quadratic, start, 0.1, 0.9, 2)
+    assert not traj.requires_grad and traj.grad_fn is None
+    torch.testing.assert_close(traj[0], start.detach())

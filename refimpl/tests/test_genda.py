@@ -89,3 +89,33 @@ def test_standard_adaptor_parameter_count() -> None:
     # 1024² StyleGAN2: 18 style layers × 512 channels × (γ, β)
     cfg = GenDAConfig()
     assert sum(p.numel() for p in AttributeAdaptor(cfg.num_ws, cfg.w_dim).parameters()) == 18_432
+
+
+def test_default_config_is_the_stylegan2_config_f_backbone() -> None:
+    # The paper adapts StyleGAN2 (config F, 1024²): 18 style layers of width 512; D's last hidden layer
+    # (fc, 512 wide) feeds the logit the attribute classifier replaces. No GenDA code was released
+    # (genforce/genda @ 32ad97c holds a README only), so the backbone's own figures are the reference.
+    from refimpl.stylegan2 import OFFICIAL as SG2
+
+    cfg = GenDAConfig()
+    assert (cfg.num_ws, cfg.w_dim) == (SG2.num_ws, SG2.w_dim) == (18, 512)
+    assert cfg.feature_dim == SG2.channels(4) == 512
+    assert cfg.truncation_psi == 0.7  # Sec. 3.2, diversity-constraint sampling (no code to check it against)
+
+
+def test_the_two_light_modules_are_a_tiny_fraction_of_the_frozen_generator() -> None:
+    cfg = GenDAConfig()
+    adaptor = sum(p.numel() for p in AttributeAdaptor(cfg.num_ws, cfg.w_dim).parameters())
+    classifier = sum(p.numel() for p in AttributeClassifier(cfg.feature_dim).parameters())
+    assert (adaptor, classifier) == (18_432, 513)
+    # 30,370,060: config-F generator, NVlabs/stylegan2-ada-pytorch training/networks.py (see refimpl/stylegan2.py)
+    assert (adaptor + classifier) / 30_370_060 < 7e-4
+
+
+def test_default_stand_ins_build_the_tiny_configuration() -> None:
+    # The stand-ins' defaults are the TINY layout, so the example and the tests plug together.
+    gen, disc = TinyStyleGenerator(), TinyDiscriminatorBackbone()
+    assert gen.num_ws == TINY.num_ws and len(gen.styles) == len(gen.convs) == TINY.num_ws
+    assert gen.const.shape == (1, TINY.w_dim, 8, 8)
+    assert gen.mapping(torch.randn(2, 8)).shape == (2, TINY.num_ws, TINY.w_dim)
+    assert disc(torch.randn(2, 3, 8, 8)).shape == (2, TINY.feature_dim)

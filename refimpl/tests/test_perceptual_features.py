@@ -83,3 +83,13 @@ def test_weighted_loss_applies_one_weight_per_layer() -> None:
     assert weighted_perceptual_loss(fy, fy) == 0
     with pytest.raises(ValueError, match="2 weights"):
         weighted_perceptual_loss(fx, fy, (1.0, 1.0))
+
+
+def test_default_taps_are_full_width_vgg16_up_to_relu3_3() -> None:
+    # VGG-16 (Simonyan & Zisserman, Table 1, D) conv1_1 … conv3_3, 3×3 kernels with biases:
+    # Σ 9·c_in·c_out + c_out over 3→64, 64→64, 64→128, 128→128, 128→256, 256→256, 256→256.
+    widths = [3, 64, 64, 128, 128, 256, 256, 256]
+    expected = sum(9 * a * b + b for a, b in zip(widths[:-1], widths[1:], strict=True))
+    taps = vgg_taps()
+    assert sum(p.numel() for p in taps.backbone.parameters()) == expected == 1_735_488
+    assert taps.taps == ("3", "8", "15")

@@ -75,3 +75,15 @@ def test_descriptor_is_the_mean_of_decoder_patch_tokens() -> None:
     latent, _, ids = model.mae.forward_encoder(imgs, 0.5, noise)
     feats = model.mae.decoder_features(latent, ids)
     torch.testing.assert_close(desc, feats[:, 1:].mean(dim=1))
+
+
+def test_without_noise_the_split_is_drawn_uniformly_per_image() -> None:
+    # Sec. 3: a fresh random split per image; without a given noise the model draws one uniform value per patch.
+    model = SplitMask(TINY).eval()
+    imgs = torch.randn(2, 3, 16, 16)
+    torch.manual_seed(5)
+    drawn = model(imgs)
+    torch.manual_seed(5)
+    given = model(imgs, torch.rand(2, 16))
+    for a, b in zip(drawn, given, strict=True):
+        torch.testing.assert_close(a, b)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from torch import nn
 
@@ -118,3 +119,47 @@ def test_standard_discriminator_parameter_count() -> None:
     assert [m.stride[0] for m in d.features if isinstance(m, nn.Conv2d)] == [1, 2] * 4
     slopes = [m.negative_slope for m in d.modules() if isinstance(m, nn.LeakyReLU)]
     assert slopes == [0.2] * 9
+
+
+def test_residual_block_adds_its_body_to_the_identity() -> None:
+    # Fig. 4: conv → BN → PReLU → conv → BN, then the elementwise sum with the block's input.
+    torch.manual_seed(1)
+    block = ResidualBlock(3).eval()
+    with torch.no_grad():
+        for m in block.body:
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.normal_()
+                m.running_var.uniform_(0.5, 2.0)
+    assert [type(m) for m in block.body] == [nn.Conv2d, nn.BatchNorm2d, nn.PReLU, nn.Conv2d, nn.BatchNorm2d]
+    x = torch.randn(2, 3, 5, 4)
+    h = block.body[1](block.body[0](x))
+    h = torch.where(h >= 0, h, block.body[2].weight * h)  # PReLU, slope 0.25 at initialisation
+    expected = x + block.body[4](block.body[3](h))
+    torch.testing.assert_close(block(x), expected)
+
+
+def test_generator_has_a_long_skip_over_the_residual_blocks() -> None:
+    # Fig. 4: the output of the k3n64s1 + BN after the B blocks is summed with the first PReLU's output.
+    torch.manual_seed(2)
+    g = SRResNet(TINY).eval()
+    with torch.no_grad():
+        g.body_end[1].bias.fill_(0.3)  # make the body's contribution visibly non-zero
+    lr = torch.rand(1, 3, 4, 5)
+    head = g.head(lr)
+    expected = g.tail(g.upsample(head + g.body_end(g.blocks(head))))
+    torch.testing.assert_close(g(lr), expected)
+    assert g.head[0].kernel_size == (9, 9) and g.tail.kernel_size == (9, 9)  # k9n64s1, k9n3s1
+    assert g.head[0].padding == (4, 4) and g.tail.padding == (4, 4)
+    assert isinstance(g.head[1], nn.PReLU) and isinstance(g.body_end[1], nn.BatchNorm2d)
+
+
+def test_upsampling_uses_one_sub_pixel_block_per_factor_of_two() -> None:
+    for scale, blocks in ((2, 1), (4, 2), (8, 3)):
+        g = SRResNet(SRGANConfig(channels=4, num_blocks=1, scale=scale)).eval()
+        assert len(g.upsample) == blocks
+        assert g(torch.rand(1, 3, 3, 2)).shape == (1, 3, 3 * scale, 2 * scale)
+    assert SubPixelUpsample(2, factor=3)(torch.rand(1, 2, 2, 2)).shape == (1, 2, 6, 6)  # conv to r²·C channels
+    up = SRResNet(SRGANConfig()).upsample[0]
+    assert up[0].out_channels == 256 and up[0].kernel_size == (3, 3)  # k3n256s1, then PixelShuffler ×2
+    with pytest.raises(ValueError, match="power of two"):
+        SRResNet(SRGANConfig(channels=4, num_blocks=1, scale=3))

@@ -44,3 +44,31 @@ def test_shared_weights_mean_equal_tokens_give_equal_outputs() -> None:
 def test_bad_input_rank_is_refused() -> None:
     with pytest.raises(ValueError, match="4-D image or 5-D volume"):
         UnifiedBackbone(TINY)(torch.randn(2, 16, 16))
+
+
+def test_stems_emit_patches_in_row_major_order() -> None:
+    # With an identity projection each token is its flattened patch: 2D tokens run over (h, w),
+    # 3D tokens over (d, h, w), row-major, on non-square inputs.
+    s2 = Stem2D(1, 4, 2)
+    s3 = Stem3D(1, 8, 2)
+    with torch.no_grad():
+        s2.proj.weight.copy_(torch.eye(4).reshape(4, 1, 2, 2))
+        s2.proj.bias.zero_()
+        s3.proj.weight.copy_(torch.eye(8).reshape(8, 1, 2, 2, 2))
+        s3.proj.bias.zero_()
+    img = torch.arange(24.0).reshape(1, 1, 4, 6)
+    t2 = s2(img)
+    assert t2.shape == (1, 6, 4)
+    torch.testing.assert_close(t2[0, 4], img[0, 0, 2:4, 2:4].reshape(-1))  # patch (1, 1)
+    vol = torch.arange(96.0).reshape(1, 1, 4, 4, 6)
+    t3 = s3(vol)
+    assert t3.shape == (1, 12, 8)
+    torch.testing.assert_close(t3[0, 7], vol[0, 0, 2:4, 0:2, 2:4].reshape(-1))  # patch (1, 0, 1)
+
+
+def test_toy_backbone_layout() -> None:
+    c = TINY
+    assert (c.in_chans, c.patch_2d, c.patch_3d, c.dim, c.depth, c.num_heads, c.num_classes) == (1, 4, 4, 32, 2, 4, 3)
+    model = UnifiedBackbone(c)
+    assert len(model.blocks) == 2 and all(b.mlp.fc1.out_features == 64 for b in model.blocks)
+    assert isinstance(model.norm, torch.nn.LayerNorm) and model.stem_2d.proj.in_channels == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -13,6 +14,7 @@ from refimpl.vit import (
     OFFICIAL,
     TINY,
     VIT_B_16,
+    VIT_B_16_JAX,
     VIT_L_16,
     VIT_S_16,
     VIT_TI_16,
@@ -28,7 +30,7 @@ def test_defaults_are_vit_base_16_of_table_1() -> None:
     c = ViTConfig()
     assert (c.image_size, c.patch_size, c.in_chans) == (224, 16, 3)
     assert (c.dim, c.depth, c.num_heads, c.mlp_dim) == (768, 12, 12, 3072)  # Table 1, ViT-Base
-    assert c.num_classes == 1000 and c.dropout == 0.0 and c.eps == 1e-6
+    assert c.num_classes == 1000 and c.dropout == 0.0 and c.eps == 1e-6 and c.gelu == "none"
     assert c.num_patches == 196
     assert OFFICIAL == VIT_B_16 == c
     assert (VIT_L_16.dim, VIT_L_16.depth, VIT_L_16.num_heads, VIT_L_16.mlp_dim) == (1024, 24, 16, 4096)
@@ -132,3 +134,53 @@ def test_position_embeddings_break_permutation_symmetry() -> None:
     with torch.no_grad():
         model.pos_embed.zero_()
     torch.testing.assert_close(model(x), model(swapped), atol=1e-5, rtol=1e-5)
+
+
+def test_presets_follow_the_official_configs() -> None:
+    # google-research/vision_transformer @ 2ecbc73207056d8fcbd7513ab43cd417a0b385b3 vit_jax/configs/models.py:
+    # get_ti16_config / get_s16_config: hidden 192 / 384, 12 layers, 3 / 6 heads (64-dimensional heads,
+    # as in every ViT of Table 1), MLP 768 / 1536; get_b16_config dropout 0.0, get_l16_config dropout 0.1.
+    assert (VIT_TI_16.dim, VIT_TI_16.depth, VIT_TI_16.num_heads, VIT_TI_16.mlp_dim) == (192, 12, 3, 768)
+    assert (VIT_S_16.dim, VIT_S_16.depth, VIT_S_16.num_heads, VIT_S_16.mlp_dim) == (384, 12, 6, 1536)
+    for c in (VIT_TI_16, VIT_S_16, VIT_B_16, VIT_L_16):
+        assert c.dim // c.num_heads == 64 and c.mlp_dim == 4 * c.dim
+    assert VIT_B_16.dropout == 0.0 and VIT_L_16.dropout == 0.1 and VIT_TI_16.dropout == VIT_S_16.dropout == 0.0
+    assert ViTConfig(gelu="tanh") == VIT_B_16_JAX  # Flax nn.gelu: approximate=True by default
+
+
+def test_block_has_no_dropout_unless_asked() -> None:
+    # ImageNet fine-tuning uses no dropout (Appendix B.1): a block in training mode is deterministic.
+    torch.manual_seed(5)
+    block = TransformerBlock(8, 2, 16).train()
+    x = torch.randn(2, 4, 8)
+    torch.testing.assert_close(block(x), block(x))
+    assert block.mlp.drop.p == 0.0
+
+
+def test_dropout_acts_on_both_residual_branches() -> None:
+    # Official Encoder1DBlock: dropout after the attention output and inside/after the MLP, before each
+    # residual sum. With p = 1 in training mode both branches vanish and the block is the identity.
+    torch.manual_seed(6)
+    block = TransformerBlock(8, 2, 16, dropout=1.0).train()
+    x = torch.randn(2, 4, 8)
+    torch.testing.assert_close(block(x), x)
+    model = VisionTransformer(ViTConfig(image_size=8, patch_size=4, dim=8, depth=1, num_heads=2, mlp_dim=16,
+                                        num_classes=3, dropout=1.0)).train()
+    assert all(b.attn_drop.p == 1.0 and b.mlp.drop.p == 1.0 for b in model.blocks)
+
+
+def test_jax_preset_uses_the_tanh_gelu() -> None:
+    # GELU_tanh(x) = 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))); at x = 1: 0.8411919906 (exact: 0.8413447461).
+    mlp = MLP(1, 1, gelu="tanh")
+    with torch.no_grad():
+        mlp.fc1.weight.fill_(1.0)
+        mlp.fc1.bias.zero_()
+        mlp.fc2.weight.fill_(1.0)
+        mlp.fc2.bias.zero_()
+    out = mlp(torch.tensor([[1.0]]))
+    assert abs(out.item() - 0.8411919906) < 1e-6
+    exact = MLP(1, 1)
+    exact.load_state_dict(mlp.state_dict())
+    assert abs(exact(torch.tensor([[1.0]])).item() - 0.8413447461) < 1e-6
+    model = VisionTransformer(replace(TINY, gelu=VIT_B_16_JAX.gelu))
+    assert all(b.mlp.gelu == "tanh" for b in model.blocks)
