@@ -12,24 +12,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from paperkb import paths  # noqa: E402
 from paperkb.catalog import CatalogError, load_catalog, refimpl_scan  # noqa: E402
+from paperkb.terminal import printable  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="test_entry.py", description=__doc__)
     parser.add_argument("id", help="catalog entry id, e.g. adain")
-    parser.add_argument("--catalog", default=str(paths.REPO_ROOT / "catalog.yaml"))
+    parser.add_argument("--catalog", default=str(paths.DEFAULT_CATALOG), help="catalog file (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
         catalog = load_catalog(args.catalog)
     except CatalogError as exc:
-        print("\n".join(exc.problems), file=sys.stderr)
+        for line in exc.problems:
+            print(printable(line), file=sys.stderr)
         return 1
     entry = catalog.by_id().get(args.id)
     if entry is None:
-        parser.error(f"no entry '{args.id}' in {args.catalog}")
+        parser.error(printable(f"no entry '{args.id}' in {args.catalog}"))
     modules = list(dict.fromkeys(paths.REPO_ROOT / t.split(":", 1)[0] for t in entry.refimpl_targets))
     if not modules:
-        print(f"entry '{args.id}' has no reference implementation: {entry.refimpl_none_reason}")
+        print(printable(f"entry '{args.id}' has no reference implementation: {entry.refimpl_none_reason}"))
         return 0
     tests = [str(refimpl_scan.test_file_for(m).relative_to(paths.REPO_ROOT)) for m in modules]
     tests = [t for t in tests if (paths.REPO_ROOT / t).is_file()]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from . import paths
-from .catalog import CatalogError, read_catalog, validate, yamlsafe
-from .catalog.validate import pending_entries
+from .catalog import CatalogError, read_catalog, validate, validate_split, yamlsafe
 from .catalog.writer import WriteFailed, recover
 from .terminal import printable
 
@@ -50,30 +50,39 @@ def _run(args: argparse.Namespace) -> int:
         size = 0
     if size >= LARGE_BYTES:
         _progress(f"reading {args.catalog} ({size / 1e6:.0f} MB)")
-    try:
-        catalog = read_catalog(args.catalog)
-    except CatalogError as exc:
-        for line in exc.problems:
-            print(printable(line), file=sys.stderr)
-        return 1
-    report = validate(catalog, check_refimpl=not args.no_refimpl, progress=_progress)
+    split = None
+    if size >= validate_split.MIN_BYTES and validate_split.can_fork():
+        split = validate_split.validate_file(
+            Path(args.catalog), check_refimpl=not args.no_refimpl, progress=_progress
+        )
+    if split is not None:
+        report, summary = split
+    else:
+        try:
+            catalog = read_catalog(args.catalog)
+        except CatalogError as exc:
+            for line in exc.problems:
+                print(printable(line), file=sys.stderr)
+            return 1
+        report = validate(catalog, check_refimpl=not args.no_refimpl, progress=_progress)
+        summary = validate_split.Summary.of(catalog, pending=bool(report.pending))
     for problem in report.errors:
         print(printable(problem), file=sys.stderr)
     if args.warnings:
         for problem in report.warnings:
             print(f"warning: {printable(problem)}", file=sys.stderr)
     if report.errors:
-        print(f"{args.catalog}: {len(report.errors)} problem(s) in {len(catalog.entries)} entries", file=sys.stderr)
+        print(f"{args.catalog}: {len(report.errors)} problem(s) in {summary.entries} entries", file=sys.stderr)
         return 1
     pending = f", {len(report.pending)} refimpl pending" if report.pending else ""
+    kinds = summary.kinds
+    questions = f", {kinds['question']} questions" if kinds.get("question") else ""
     print(
-        f"{args.catalog}: ok, {len(catalog.entries)} entries ({len(catalog.papers)} papers, "
-        f"{len(catalog.tricks)} tricks{f', {len(catalog.questions)} questions' if catalog.questions else ''}), "
-        f"{len(catalog.tags)} tags, "
+        f"{args.catalog}: ok, {summary.entries} entries ({kinds.get('paper', 0)} papers, "
+        f"{kinds.get('trick', 0)} tricks{questions}), {summary.tags} tags, "
         f"{len(report.warnings)} warning(s){pending}"
     )
     if report.pending:
         # Scaffolded entries: listed, not errors, so they stay visible until implemented.
-        ids = pending_entries(catalog)
-        print(f"refimpl pending (not implemented yet): {printable(', '.join(ids))}")
+        print(f"refimpl pending (not implemented yet): {printable(', '.join(summary.pending_ids))}")
     return 0

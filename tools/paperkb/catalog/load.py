@@ -52,14 +52,9 @@ def _catalog_from_text(text: str | bytes, path: Path) -> Catalog:
         data, node, duplicates = yamlsafe.parse_checked(text)
     except yamlsafe.YamlSyntaxError as exc:
         raise CatalogError([f"{path}:{exc.line}: {exc.message}"]) from None
-    tags: dict[str, Tag] = {}
+    tags = tags_of(data)
     entries: list[Entry] = []
     if isinstance(data, dict):
-        raw_tags = data.get("tags")
-        if isinstance(raw_tags, dict):
-            for slug, labels in raw_tags.items():
-                labels = labels if isinstance(labels, dict) else {}
-                tags[str(slug)] = Tag(str(slug), str(labels.get("en", slug)), str(labels.get("zh", "")))
         raw_entries = data.get("entries")
         entries_node = yamlsafe.child(node, "entries")
         if isinstance(raw_entries, list):
@@ -74,6 +69,17 @@ def _catalog_from_text(text: str | bytes, path: Path) -> Catalog:
         node=node,
         duplicate_keys=duplicates,
     )
+
+
+def tags_of(data: object) -> dict[str, Tag]:
+    """The catalog's ``tags:`` as :class:`Tag` objects (what the validator checks against)."""
+    tags: dict[str, Tag] = {}
+    raw_tags = data.get("tags") if isinstance(data, dict) else None
+    if isinstance(raw_tags, dict):
+        for slug, labels in raw_tags.items():
+            labels = labels if isinstance(labels, dict) else {}
+            tags[str(slug)] = Tag(str(slug), str(labels.get("en", slug)), str(labels.get("zh", "")))
+    return tags
 
 
 def load_catalog(path: str | Path) -> Catalog:

@@ -155,22 +155,27 @@ def _entry_is_valid(fast: object, entry: object) -> bool:
     return True
 
 
-def _schema_errors(catalog: Catalog) -> list[tuple[tuple, ValidationError]]:
+def _schema_errors(catalog: Catalog, *, top: bool = True, entries: bool = True) -> list[tuple[tuple, ValidationError]]:
+    """The schema's errors: of the catalog without its entries (``top``), then of each entry."""
     data = catalog.data
-    entries = data.get("entries") if isinstance(data, dict) else None
-    if not isinstance(entries, list):
-        return [(tuple(e.absolute_path), e) for e in _schema_validator().iter_errors(data)]
-    found = [(tuple(e.absolute_path), e) for e in _schema_validator().iter_errors({**data, "entries": []})]
+    listed = data.get("entries") if isinstance(data, dict) else None
+    if not isinstance(listed, list):
+        return [(tuple(e.absolute_path), e) for e in _schema_validator().iter_errors(data)] if top else []
+    found = []
+    if top:
+        found = [(tuple(e.absolute_path), e) for e in _schema_validator().iter_errors({**data, "entries": []})]
+    if not entries:
+        return found
     slow, fast = _entry_validators()
-    for index, entry in enumerate(entries):
+    for index, entry in enumerate(listed):
         if fast is not None and _entry_is_valid(fast, entry):
             continue
         found += [(("entries", index, *e.absolute_path), e) for e in slow.iter_errors(entry)]
     return found
 
 
-def _check_schema(catalog: Catalog, report: Report) -> None:
-    for path, error in _schema_errors(catalog):
+def _check_schema(catalog: Catalog, report: Report, *, top: bool = True, entries: bool = True) -> None:
+    for path, error in _schema_errors(catalog, top=top, entries=entries):
         if "propertyNames" in error.schema_path and isinstance(error.instance, str):
             path = (*path, error.instance)  # a bad key: name it, at its own line
             message = _schema_message(catalog, error, path[:-1]).split(": ", 1)[-1]
@@ -192,22 +197,23 @@ def _check_duplicate_keys(catalog: Catalog, report: Report) -> None:
         )
 
 
-def _check_ids(catalog: Catalog, report: Report) -> None:
-    first: dict[str, Entry] = {}
-    for entry in catalog.entries:
-        if not isinstance(entry.data.get("id"), str):
+def _id_lines(catalog: Catalog) -> list[tuple[str, int] | None]:
+    """Each entry's id and its line, in order (None where the id is not text)."""
+    return [(e.id, e.line_of("id")) if isinstance(e.data.get("id"), str) else None for e in catalog.entries]
+
+
+def _check_ids(path: Path, ids: list[tuple[str, int] | None], report: Report) -> None:
+    first: dict[str, int] = {}
+    for item in ids:
+        if item is None:
             continue
-        if entry.id in first:
+        name, line = item
+        if name in first:
             report.errors.append(
-                Problem(
-                    catalog.path,
-                    entry.line_of("id"),
-                    f"entry '{entry.id}'",
-                    f"duplicate id '{entry.id}' (first defined at line {first[entry.id].line_of('id')})",
-                )
+                Problem(path, line, f"entry '{name}'", f"duplicate id '{name}' (first defined at line {first[name]})")
             )
         else:
-            first[entry.id] = entry
+            first[name] = line
 
 
 def _check_tags(catalog: Catalog, entry: Entry, report: Report) -> None:
@@ -345,11 +351,14 @@ def _check_subpages(catalog: Catalog, entry: Entry, report: Report) -> None:
         )
 
 
-def _check_note_files(catalog: Catalog, report: Report) -> None:
+def _sources(catalog: Catalog) -> set[str]:
+    return {s for e in catalog.entries for s in e.sources if isinstance(s, str)}
+
+
+def _check_note_files(catalog: Catalog, report: Report, sources: set[str]) -> None:
     raw = catalog.data.get("note_files") if isinstance(catalog.data, dict) else None
     if not isinstance(raw, dict):
         return
-    sources = {s for e in catalog.entries for s in e.sources if isinstance(s, str)}
     block = yamlsafe.child(catalog.node, "note_files")
     key_lines = {k.value: k.start_mark.line + 1 for k, _ in block.value} if isinstance(block, MappingNode) else {}
     for name, value in raw.items():
@@ -407,8 +416,8 @@ def target_module(repo_root: Path, target: object) -> Path | None:
     return module if module.is_relative_to(refimpl_dir) and module.suffix == ".py" else None
 
 
-def _check_refimpl(catalog: Catalog, report: Report, repo_root: Path, *, orphans: bool = True) -> None:
-    refimpl_dir = repo_root / "refimpl"
+def _check_refimpl(catalog: Catalog, report: Report, repo_root: Path) -> set[str]:
+    """Each entry's targets; returns the stems of the modules they reach."""
     referenced: set[str] = set()
     for entry in catalog.entries:
         for index, target in enumerate(entry.refimpl_targets):
@@ -480,9 +489,13 @@ def _check_refimpl(catalog: Catalog, report: Report, repo_root: Path, *, orphans
                 )
             if info.pending:
                 report.pending.append(target)
-    if not orphans or not refimpl_dir.is_dir() or catalog.path.resolve().parent != repo_root.resolve():
-        # One entry alone cannot tell which modules nothing references, and "every module
-        # is referenced" holds for the repository's own catalog only.
+    return referenced
+
+
+def _check_orphans(catalog: Catalog, report: Report, repo_root: Path, referenced: set[str]) -> None:
+    refimpl_dir = repo_root / "refimpl"
+    if not refimpl_dir.is_dir() or catalog.path.resolve().parent != repo_root.resolve():
+        # "every module is referenced" holds for the repository's own catalog only
         return
     modules = refimpl_scan.paper_modules(refimpl_dir)
     infos = {}
@@ -538,28 +551,75 @@ def _validate(
             Problem(catalog.path, 1, "catalog", "the catalog must be a mapping with 'tags' and 'entries'")
         )
         return report
+    return combine(catalog, [check_entries(catalog, repo_root, check_refimpl, progress)], repo_root, check_refimpl)
+
+
+@dataclass
+class EntryChecks:
+    """What the checks of one entry at a time found in a run of entries, check by check,
+    and what the checks across all entries need from them (see :func:`combine`)."""
+
+    duplicate_keys: list[Problem]
+    schema: list[Problem]
+    entries: list[Problem]
+    warnings: list[Problem]
+    refimpl: list[Problem]
+    pending: list[str]
+    ids: list[tuple[str, int] | None]
+    sources: set[str]
+    referenced: set[str]
+
+
+def check_entries(
+    catalog: Catalog,
+    repo_root: Path,
+    check_refimpl: bool,
+    progress: Callable[[str], None] | None = None,
+) -> EntryChecks:
+    """The checks that look at one entry at a time, over ``catalog.entries`` (which may
+    be a run of a larger catalog's entries; ``catalog.tags`` must be all of its tags)."""
     large = progress is not None and len(catalog.entries) >= PROGRESS_EVERY
     if large:
         progress(f"checking the schema of {len(catalog.entries):,} entries")
-    _check_duplicate_keys(catalog, report)
-    _check_schema(catalog, report)
-    _check_ids(catalog, report)
+    keys, schema, each, targets = Report(), Report(), Report(), Report()
+    _check_duplicate_keys(catalog, keys)
+    _check_schema(catalog, schema, top=False)
     this_year = _dt.date.today().year
-    _check_tag_labels(catalog, report)
     for done, entry in enumerate(catalog.entries, 1):
         if large and done % PROGRESS_EVERY == 0:
             progress(f"cross-checks: {done:,}/{len(catalog.entries):,} entries")
-        _check_tags(catalog, entry, report)
-        _check_control_characters(catalog, entry, report)
-        _check_links(catalog, entry, report)
-        _check_year(catalog, entry, report, this_year)
-        _check_author_notes(catalog, entry, report)
-        _check_subpages(catalog, entry, report)
-        _check_metadata(catalog, entry, report)
-        _check_none_reason(catalog, entry, report)
-    _check_note_files(catalog, report)
+        _check_tags(catalog, entry, each)
+        _check_control_characters(catalog, entry, each)
+        _check_links(catalog, entry, each)
+        _check_year(catalog, entry, each, this_year)
+        _check_author_notes(catalog, entry, each)
+        _check_subpages(catalog, entry, each)
+        _check_metadata(catalog, entry, each)
+        _check_none_reason(catalog, entry, each)
+    referenced = _check_refimpl(catalog, targets, repo_root) if check_refimpl else set()
+    return EntryChecks(
+        keys.errors, schema.errors, each.errors, each.warnings, targets.errors, targets.pending,
+        _id_lines(catalog), _sources(catalog), referenced,
+    )
+
+
+def combine(catalog: Catalog, parts: list[EntryChecks], repo_root: Path, check_refimpl: bool) -> Report:
+    """The whole report: the checks across entries (unique ids, tag labels, note files,
+    modules nothing references) on the catalog's top level (``catalog.data`` and
+    ``catalog.node``), with the entry checks of ``parts`` in the order they were run."""
+    report = Report()
+    report.errors += [p for part in parts for p in part.duplicate_keys]
+    _check_schema(catalog, report, entries=False)
+    report.errors += [p for part in parts for p in part.schema]
+    _check_ids(catalog.path, [item for part in parts for item in part.ids], report)
+    _check_tag_labels(catalog, report)
+    report.errors += [p for part in parts for p in part.entries]
+    report.warnings += [p for part in parts for p in part.warnings]
+    _check_note_files(catalog, report, set().union(*(part.sources for part in parts)))
+    report.errors += [p for part in parts for p in part.refimpl]
+    report.pending += [t for part in parts for t in part.pending]
     if check_refimpl:
-        _check_refimpl(catalog, report, repo_root)
+        _check_orphans(catalog, report, repo_root, set().union(*(part.referenced for part in parts)))
     report.errors.sort(key=lambda p: (str(p.path) != str(catalog.path), p.line))
     return report
 
@@ -611,7 +671,7 @@ def validate_entry(
     _check_subpages(catalog, entry, report)
     _check_metadata(catalog, entry, report)
     if check_refimpl:
-        _check_refimpl(catalog, report, repo_root or paths.REPO_ROOT, orphans=False)
+        _check_refimpl(catalog, report, repo_root or paths.REPO_ROOT)
     if line_offset:
         report.errors = [replace(p, line=p.line + line_offset) for p in report.errors]
         report.warnings = [replace(p, line=p.line + line_offset) for p in report.warnings]

@@ -15,6 +15,7 @@ only decimal digits make a number (YAML 1.1's ``0x7E3``, ``03741`` and
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import re
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 
 import yaml
 import yaml.reader
+import yaml.resolver
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 try:  # libyaml is ~10x faster; fall back so a machine without it still works
@@ -30,24 +32,27 @@ except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _BaseLoader = yaml.SafeLoader
 
 
+_MEMO_SIZE = 1 << 17  # distinct scalars whose tag is remembered during one parse
+
+
+@functools.lru_cache(maxsize=_MEMO_SIZE)
+def _tag_of(kind: type, value: str | None, implicit: object) -> str:
+    return _RESOLVER.resolve(kind, value, implicit)
+
+
 class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
     """Safe loader that keeps dates as their ISO text (the schema wants strings)."""
 
-    # A plain scalar's tag depends on its text alone (this loader has no path
-    # resolvers), and a catalog repeats the same keys and words in every entry:
-    # memoised, the implicit-resolver regexes run once per distinct text.
-    _plain_tags: dict[str, str] = {}
+    # libyaml's composer asks for the tag of every node (~40 an entry), and a catalog
+    # repeats the same keys and words in every entry. This loader has no path
+    # resolvers, so a tag depends on the node's kind and text alone: a C-level memo
+    # answers most of these calls without running Python code or the resolver's
+    # regexes. ``parse_checked`` empties it after each parse, so it keeps nothing alive.
+    resolve = staticmethod(_tag_of)
 
-    def resolve(self, kind: type, value: str | None, implicit: object) -> str:
-        if kind is ScalarNode and isinstance(implicit, tuple) and implicit[0] and not self.yaml_path_resolvers:
-            tag = self._plain_tags.get(value)  # type: ignore[arg-type]
-            if tag is None:
-                tag = super().resolve(kind, value, implicit)
-                if len(value) <= 64 and len(self._plain_tags) < _MAX_MEMO:  # type: ignore[arg-type]
-                    self._plain_tags[value] = tag  # type: ignore[index]
-            return tag
-        return super().resolve(kind, value, implicit)
 
+_RESOLVER = yaml.resolver.Resolver()
+assert not _Loader.yaml_path_resolvers, "the memo in _tag_of assumes no path resolvers"
 
 _Loader.add_constructor(
     "tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node)
@@ -58,7 +63,6 @@ MERGE_TAG = "tag:yaml.org,2002:merge"
 MAX_DEPTH = 64  # a catalog nests 5 levels deep (catalog, entries, entry, notes, text)
 MAX_ALIASES = 10_000  # references to an already composed node
 MAX_EXTRA_NODES = 100_000  # nodes aliases may add beyond those written in the file
-_MAX_MEMO = 100_000  # distinct plain scalars (of at most 64 characters) whose tag is remembered
 
 
 def _construct_int(loader: yaml.BaseLoader, node: ScalarNode) -> int | str:
@@ -128,6 +132,7 @@ def parse_checked(text: str | bytes) -> tuple[object, Node | None, list[Duplicat
         raise YamlSyntaxError(1, "YAML nests too deeply") from None
     finally:
         loader.dispose()
+        _tag_of.cache_clear()
     return data, node, duplicates
 
 
