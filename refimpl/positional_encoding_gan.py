@@ -22,17 +22,41 @@ Implemented:
   SPE in place of StyleGAN2's learned constant input, uses unpadded
   convolutions and renders at any multiple of its base size (``PEGenerator``).
 
-Parameter count: none tested (the paper plugs the encodings into
-StyleGAN2 and DCGAN-style generators).
+Official code: the authors' release in MMGeneration (open-mmlab/mmgeneration,
+``configs/positional_encoding_in_gans/`` and
+``mmgen/models/architectures/positional_encoding.py``, commit ccd1f56). The
+best MS-PIE model (Tab. 5 config-f) feeds StyleGAN2 an SPE head of
+``embedding_dim=256`` channels per axis (512 in all) on a 4×4 grid, trained at
+head sizes 4, 6 and 8 (256, 384 and 512 pixels), and upsamples bilinearly with
+``align_corners=True``. ``OFFICIAL`` is this module's generator at that size:
+512 SPE channels, 4×4 base, six doublings (4 → 256), the official SPE
+numbering and frequencies; 28,899,843 parameters (counted by hand in the
+tests; the stand-in's blocks are not StyleGAN2's, so this is not the official
+generator's count).
 
-Deviations from the paper:
+Deviations from the paper and from the official code:
 
+* Positions. The paper's SPE spaces grow outward from a fixed centre
+  (Fig. 4(d)), so ``sinusoidal_encoding`` numbers positions as offsets from
+  the centre (``centred=True``, the default). The official ``SPE2d`` takes a
+  ``center_shift`` for that purpose, but its ``make_positions`` renumbers the
+  shifted indices to 1…N, so the released models encode positions 1…N from
+  the top-left corner and a larger canvas extends to the right and bottom;
+  ``centred=False`` reproduces it.
+* Frequencies. The paper uses the Transformer's ``10000^{-2i/d}``
+  (``div_half_dim=True``, the default); the official code divides by
+  ``d/2 − 1`` instead (its ``div_half_dim=False`` default), so its lowest
+  frequency is exactly ``10⁻⁴``.
+* ``dim`` here counts all SPE channels (both axes); the official
+  ``embedding_dim`` (and the paper's "SPE-dim4/dim8") counts one axis.
 * ``PEGenerator`` is a compact stand-in for the paper's StyleGAN2 variant:
-  latent-conditioned bias instead of weight modulation, two unpadded 3×3
-  convs per resolution. The 2-pixel margin they consume is restored by
-  replicate padding after each upsampling, so every step doubles the size
-  exactly; the paper instead feeds a larger input and lets it shrink, which
-  leaves no padding at all.
+  latent-conditioned bias instead of weight modulation, no noise inputs or
+  style mapping, two unpadded 3×3 convs per resolution with a Cartesian grid
+  concatenated before the first. The 2-pixel margin they consume is restored
+  by replicate padding after each (bilinear, ``align_corners=True``, as the
+  official ``up_config``) upsampling, so every step doubles the size exactly;
+  the official config-f keeps zero padding, and its padding-free configs
+  (h–k) instead feed a larger head and let it shrink.
 * No multi-scale training loop: the tests check that one set of weights
   renders several sizes.
 """
@@ -51,14 +75,19 @@ from .registry import Example, register_example, seeded
 
 @dataclass(frozen=True)
 class PEGANConfig:
-    spe_dim: int = 512  # SPE channels, matching StyleGAN2's 512-channel constant input
-    base_size: int = 4  # StyleGAN2: the constant input is 4×4
-    latent_dim: int = 512
-    channels: int = 512
-    num_ups: int = 3
-    img_channels: int = 3
+    spe_dim: int = 512  # SPE channels in all, replacing StyleGAN2's 512-channel constant input (Sec. 5)
+    base_size: int = 4  # StyleGAN2's constant input is 4×4; MS-PIE also trains at 6 and 8 (Tab. 5)
+    latent_dim: int = 512  # StyleGAN2's latent width
+    channels: int = 512  # StyleGAN2's width at 4–32 pixels
+    num_ups: int = 3  # doublings after the base grid (a small stand-in; OFFICIAL uses 6)
+    img_channels: int = 3  # RGB
+    spe_centred: bool = True  # Fig. 4(d): the SPE space expands around a fixed centre
+    spe_div_half_dim: bool = True  # Transformer frequencies 10000^{-2i/d}
 
 
+# MS-PIE config-f (mmgeneration configs/positional_encoding_in_gans/
+# mspie-stylegan2_c2_config-f_ffhq_256-512_b3x8_1100k.py): SPE embedding_dim=256 per axis, 4×4 head, 256-pixel output.
+OFFICIAL = PEGANConfig(num_ups=6, spe_centred=False, spe_div_half_dim=False)
 TINY = PEGANConfig(spe_dim=8, latent_dim=8, channels=8, num_ups=2)
 
 
@@ -70,39 +99,56 @@ def cartesian_grid(height: int, width: int, *, device: torch.device | None = Non
     return torch.stack([gx, gy])[None]
 
 
-def _sinusoid(positions: torch.Tensor, dim: int) -> torch.Tensor:
-    """Transformer encoding of 1-D positions (P,) → (dim, P): sin on the first half, cos on the second."""
+def _sinusoid(positions: torch.Tensor, dim: int, div_half_dim: bool = True) -> torch.Tensor:
+    """Transformer encoding of 1-D positions (P,) → (dim, P): sin on the first half, cos on the second.
+
+    Frequency i of the d/2 is ``10000^{-i/(d/2)}``, or ``10000^{-i/(d/2 − 1)}`` (the official code's
+    default) when ``div_half_dim`` is false.
+    """
     half = dim // 2
-    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32, device=positions.device) / half)
+    divisor = half if div_half_dim else half - 1
+    if divisor < 1:
+        raise ValueError(f"dividing by d/2 - 1 needs at least 4 channels per axis, got {dim}")
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32, device=positions.device) / divisor)
     angles = freqs[:, None] * positions[None].float()
     return torch.cat([torch.sin(angles), torch.cos(angles)], dim=0)
 
 
-def sinusoidal_encoding(height: int, width: int, dim: int, *, device: torch.device | None = None) -> torch.Tensor:
-    """SPE: (1, dim, H, W); dim/2 channels encode x, dim/2 encode y; positions are offsets from the centre."""
+def sinusoidal_encoding(height: int, width: int, dim: int, *, centred: bool = True, div_half_dim: bool = True,
+                        device: torch.device | None = None) -> torch.Tensor:
+    """SPE: (1, dim, H, W); the first dim/2 channels encode x, the last dim/2 encode y.
+
+    Positions are offsets from the centre (``p − N // 2``), or 1…N from the top-left corner as the
+    official code numbers them when ``centred`` is false.
+    """
     if dim % 4:
         raise ValueError(f"SPE needs a multiple of 4 channels (sin and cos per axis), got {dim}")
-    xs = torch.arange(width, device=device) - width // 2
-    ys = torch.arange(height, device=device) - height // 2
-    ex = _sinusoid(xs, dim // 2)[:, None, :].expand(-1, height, -1)
-    ey = _sinusoid(ys, dim // 2)[:, :, None].expand(-1, -1, width)
+    xs = torch.arange(width, device=device) - width // 2 if centred else torch.arange(1, width + 1, device=device)
+    ys = torch.arange(height, device=device) - height // 2 if centred else torch.arange(1, height + 1, device=device)
+    ex = _sinusoid(xs, dim // 2, div_half_dim)[:, None, :].expand(-1, height, -1)
+    ey = _sinusoid(ys, dim // 2, div_half_dim)[:, :, None].expand(-1, -1, width)
     return torch.cat([ex, ey])[None]
 
 
 class AddPositionalEncoding(nn.Module):
     """Concatenate an explicit spatial encoding to feature maps: (N, C, H, W) → (N, C + k, H, W)."""
 
-    def __init__(self, kind: str = "cartesian", dim: int = 2) -> None:
+    def __init__(self, kind: str = "cartesian", dim: int | None = None, *, centred: bool = True,
+                 div_half_dim: bool = True) -> None:
         super().__init__()
         if kind not in ("cartesian", "sinusoidal"):
             raise ValueError(f"unknown encoding {kind!r}")
+        if kind == "sinusoidal" and dim is None:
+            raise ValueError("the sinusoidal encoding needs its number of channels, dim")
         self.kind = kind
         self.dim = 2 if kind == "cartesian" else dim
+        self.centred, self.div_half_dim = centred, div_half_dim
 
     def encoding(self, height: int, width: int, device: torch.device) -> torch.Tensor:
         if self.kind == "cartesian":
             return cartesian_grid(height, width, device=device)
-        return sinusoidal_encoding(height, width, self.dim, device=device)
+        return sinusoidal_encoding(height, width, self.dim, centred=self.centred, div_half_dim=self.div_half_dim,
+                                   device=device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, _, h, w = x.shape
@@ -130,10 +176,12 @@ class PEGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor, size: int | None = None) -> torch.Tensor:
         size = self.config.base_size if size is None else size
-        spe = sinusoidal_encoding(size, size, self.config.spe_dim, device=z.device).to(z.dtype)
+        cfg = self.config
+        spe = sinusoidal_encoding(size, size, cfg.spe_dim, centred=cfg.spe_centred, div_half_dim=cfg.spe_div_half_dim,
+                                  device=z.device).to(z.dtype)
         x = self.inp(spe) + self.style(z)[:, :, None, None]  # (N, C, s, s)
         for conv1, conv2 in self.blocks:
-            x = F.interpolate(x, scale_factor=2, mode="nearest")
+            x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True)  # the official up_config
             x = F.pad(x, [self.margin] * 4, mode="replicate")  # the margin the unpadded convs consume
             x = F.leaky_relu(conv1(self.add_pe(x)), 0.2)
             x = F.leaky_relu(conv2(x), 0.2)

@@ -18,15 +18,28 @@ Implemented:
   generator's output can drive the edit while keys orthogonal to d in the
   C⁻¹ metric (``dᵀ k = 0``) keep their values.
 
-Parameter count: none tested (the edit adds one vector Λ per rewritten
-layer: as many numbers as the layer has output channels).
+Official code: davidbau/rewriting (commit 8f57af3), ``rewrite/ganrewrite.py``.
+It collects ``C`` as the uncentered second moment of the layer's input
+features taken per pixel (``collect_2nd_moment``), finds the direction as
+``C⁻¹ k`` (``covariance_adjusted_query_key``; the default ``zca`` key method
+reaches the same row space through ZCA whitening and orthonormalises the
+directions), and writes the rule by optimising an L1 loss with Adam
+(``insert``: 2001 steps, lr 0.05) while projecting the weight change onto the
+directions every 10 steps — the optimisation form that ``RankOneEdit``
+follows with Λ as the only free parameter.
 
-Deviations from the paper:
+Parameter count: no model is defined; the edit adds one vector Λ per
+rewritten layer (as many numbers as the layer has output channels).
 
-* Layers are ``nn.Linear`` (or 1×1 convolutions, whose keys are the
-  per-pixel feature vectors); the paper edits a 3×3 convolution of a
-  pretrained StyleGAN2/ProGAN, whose keys are unfolded patches — the same
-  algebra after ``unfold``.
+Deviations from the paper and the official code:
+
+* Layers are ``nn.Linear`` (or 1×1 convolutions). The official code edits a
+  3×3 convolution of a pretrained StyleGAN2/ProGAN with keys that are the
+  per-pixel channel vectors, so every kernel tap's update lies along the
+  same input-channel direction d (``projected_conv``); a linear layer is the
+  one-tap case.
+* The closed-form updates (Sec. 3) are exact; the official ``insert`` reaches
+  the same constraint iteratively and is not reproduced step by step.
 * The interactive copy–paste–context interface is not included.
 """
 
@@ -46,9 +59,7 @@ def key_covariance(keys: torch.Tensor) -> torch.Tensor:
 
 def update_direction(cov: torch.Tensor, k_star: torch.Tensor) -> torch.Tensor:
     """d = C⁻¹ k* for one key (d,) or keys as rows (r, d) → same shape."""
-    if k_star.dim() == 1:
-        return torch.linalg.solve(cov, k_star)
-    return torch.linalg.solve(cov, k_star.T).T
+    return torch.linalg.solve(cov, k_star[..., None])[..., 0]  # each key a column: batched over rows
 
 
 def rank_one_update(weight: torch.Tensor, cov: torch.Tensor, k_star: torch.Tensor, v_star: torch.Tensor) -> torch.Tensor:

@@ -19,6 +19,13 @@ Implemented:
   hardly at all (a cousin of the focal loss, Lin et al. 2017, with
   exponent 1 on the error).
 
+Official code: none for the notes' two tricks (they come with no paper or
+code). The GAN hinge form is checked against the SN-GAN authors' code,
+pfnet-research/sngan_projection ``updater.py`` (commit ab97f6b):
+``loss_hinge_dis = mean(relu(1 − D(x))) + mean(relu(1 + D(G(z))))`` and
+``loss_hinge_gen = −mean(D(G(z)))``, the same formulas; the tests pin them on
+unequal scores by hand.
+
 Parameter count: none (losses only).
 
 Deviations from the notes:

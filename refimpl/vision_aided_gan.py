@@ -11,27 +11,39 @@ Implemented:
   Gradients flow through ``F_k`` to the generator but never update ``F_k``.
 * Sec. 3.1, the ensemble objective: the original discriminator's loss plus
   ``λ Σ_k`` the vision-aided discriminators' losses, for both D and G
-  (non-saturating logistic losses here).
+  (non-saturating logistic losses; the vision-aided terms optionally with the
+  official code's one-sided label smoothing, a real target of 0.8).
 * Sec. 3.2, model selection by linear probing: fit a linear
   probe that separates real from generated images on each candidate's
   features, score it on held-out samples, and pick the candidate with the
   highest accuracy (the one the current generator fools least).
   Progressive ensembling repeats this to add one model at a time.
 
-Parameter count: the heads are small and depend on the chosen backbone; the
-paper's backbones (CLIP ViT-B/32 etc.) are external and frozen, so no count
-is claimed.
+Official code: nupurkmr9/vision-aided-gan (commit 95fc55b),
+``vision_aided_loss/cv_discriminator.py`` and ``cv_losses.py``. Its head on
+pooled features (``MLPD``) is spectrally normalised Linear(d, 256) →
+LeakyReLU(0.2) → Linear(256, 1): 131,585 parameters on CLIP ViT-B/32's
+512-d features and 197,121 on DINO's 768-d ones, which ``VisionAidedDiscriminator``
+reproduces exactly. Its training runs use the ``sigmoid_s`` /
+``multilevel_sigmoid_s`` losses: binary cross-entropy with a real target of
+0.8 for real images in D's loss and for generated ones in G's loss
+(``OFFICIAL``). λ is 0 during a warm-up and 1 afterwards
+(``stylegan2/training/training_loop.py``). The backbones (CLIP ViT-B/32 etc.)
+are external and frozen, so no backbone count is claimed.
 
-Deviations from the paper:
+Deviations from the paper and the official code:
 
 * Pretrained CLIP/DINO/Swin weights cannot be downloaded here; backbones
   are arguments, and tests use small random or hand-made extractors.
-* The paper's heads are multi-scale/multi-level for some backbones and its
-  losses vary by dataset; one linear-plus-MLP head and the logistic loss are
-  used for every backbone.
+* The official heads on CLIP and DINO are multi-level (convolutional heads on
+  intermediate token maps plus the pooled head) and Swin/VGG get a conv head;
+  only the pooled-feature head ``MLPD`` is implemented, for every backbone.
+* The default loss is the paper's plain logistic loss (``real_label=1``);
+  ``OFFICIAL`` sets the official runs' one-sided label smoothing. DiffAugment
+  on the vision-aided branch and the warm-up schedule are left to the caller.
 * The probe is a ridge-regularised least-squares linear classifier on
-  standardised features, solved in closed form (deterministic and cheap),
-  rather than an iteratively fitted logistic regression / SVM.
+  standardised features, solved in closed form on a fixed split; the
+  official one fits sklearn's LogisticRegression on random halves, 3 times.
 """
 
 from __future__ import annotations
@@ -48,12 +60,16 @@ from .registry import Example, register_example, seeded
 
 @dataclass(frozen=True)
 class VisionAidedConfig:
-    vision_weight: float = 1.0  # λ on the vision-aided losses (Sec. 3.1; tuned per dataset in the paper)
-    head_hidden: int = 256  # width of the trainable head on top of the frozen features
+    vision_weight: float = 1.0  # λ on the vision-aided losses (Sec. 3.1; official: 1 after the warm-up)
+    head_hidden: int = 256  # width of the trainable head (official MLPD: out_ch=256)
+    real_label: float = 1.0  # target for "real" in the vision-aided BCE (official sigmoid_s: 0.8)
+    spectral_norm: bool = True  # official MLPD wraps both Linear layers in spectral_norm
     probe_ridge: float = 1e-3  # ridge term of the least-squares probe (features are standardised)
     probe_train_fraction: float = 0.5  # share of samples the probe is fitted on; the rest score it
 
 
+# The official runs (README: --cv-loss multilevel_sigmoid_s; cv_losses.py: alpha=0.8 for "_s").
+OFFICIAL = VisionAidedConfig(real_label=0.8)
 TINY = VisionAidedConfig(head_hidden=8)
 
 
@@ -61,12 +77,16 @@ TINY = VisionAidedConfig(head_hidden=8)
 class VisionAidedDiscriminator(nn.Module):
     """C ∘ F with F frozen: images (B, 3, H, W) → logits (B,)."""
 
-    def __init__(self, backbone: nn.Module, feature_dim: int, hidden: int = 256) -> None:
+    def __init__(self, backbone: nn.Module, feature_dim: int, hidden: int = VisionAidedConfig.head_hidden, *,
+                 spectral_norm: bool = VisionAidedConfig.spectral_norm) -> None:
         super().__init__()
         self.backbone = backbone
         for p in backbone.parameters():
             p.requires_grad_(False)
-        self.head = nn.Sequential(nn.Linear(feature_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 1))
+        first, last = nn.Linear(feature_dim, hidden), nn.Linear(hidden, 1)
+        if spectral_norm:
+            first, last = nn.utils.parametrizations.spectral_norm(first), nn.utils.parametrizations.spectral_norm(last)
+        self.head = nn.Sequential(first, nn.LeakyReLU(0.2), last)
 
     def train(self, mode: bool = True) -> VisionAidedDiscriminator:
         super().train(mode)
@@ -87,18 +107,26 @@ class DiscriminatorEnsemble(nn.Module):
         self.config = config
 
     def discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """L_D = L(D_0) + λ Σ_k L(D_k), each ``softplus(−D(x)) + softplus(D(G(z)))``."""
-        def loss(d: nn.Module) -> torch.Tensor:
-            return F.softplus(-d(real)).mean() + F.softplus(d(fake)).mean()
+        """L_D = L(D_0) + λ Σ_k L(D_k), each ``softplus(−D(x)) + softplus(D(G(z)))``.
 
-        return loss(self.base) + self.config.vision_weight * sum((loss(d) for d in self.vision), real.new_zeros(()))
+        With ``real_label`` α < 1 the vision-aided terms are ``BCE(D_k(x), α) + BCE(D_k(G(z)), 0)``.
+        """
+        base = F.softplus(-self.base(real)).mean() + F.softplus(self.base(fake)).mean()
+        vision = sum((_bce(d(real), self.config.real_label) + _bce(d(fake), 0.0) for d in self.vision),
+                     real.new_zeros(()))
+        return base + self.config.vision_weight * vision
 
     def generator_loss(self, fake: torch.Tensor) -> torch.Tensor:
-        """L_G = softplus(−D_0(G(z))) + λ Σ_k softplus(−D_k(G(z)))."""
+        """L_G = softplus(−D_0(G(z))) + λ Σ_k BCE(D_k(G(z)), α); α = 1 gives softplus(−D_k(G(z)))."""
         total = F.softplus(-self.base(fake)).mean()
         for d in self.vision:
-            total = total + self.config.vision_weight * F.softplus(-d(fake)).mean()
+            total = total + self.config.vision_weight * _bce(d(fake), self.config.real_label)
         return total
+
+
+def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    """Mean binary cross-entropy of logits against a constant target: softplus(−x) at 1, softplus(x) at 0."""
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
 # --------------------------------------------------------------------- model selection

@@ -7,7 +7,7 @@ import functools
 from pathlib import Path
 
 from paperkb.catalog import load_catalog
-from paperkb.sitesearch.records import english_stems, entry_record, records, spaced
+from paperkb.sitesearch.records import chinese_words, english_stems, entry_record, filter_values, records, spaced
 from paperkb.sitesearch.vocabulary import LETTERS, vocabulary, vocabulary_files
 
 REPO = Path(__file__).resolve().parents[1]
@@ -70,16 +70,35 @@ def test_metadata_is_escaped() -> None:
     assert "&lt;script&gt;" in html
 
 
+@functools.cache
+def _records():
+    return records(_catalog(), REPO)
+
+
 def test_vocabulary_has_typo_targets_and_chinese_words() -> None:
-    vocab = vocabulary(_catalog())
+    vocab = vocabulary(_catalog(), _records())
     assert {"pix2pix", "perceptual", "consistency", "radiance"} <= set(vocab["latin"])
     assert {"判别", "风格", "迁移"} <= set(vocab["zh"])
+    # Read back from the records, the list still holds every word (and part of a word)
+    # jieba cuts the notes into: a Chinese query is cut into the index's words.
+    notes = " ".join(str(v) for e in _catalog().entries for v in e.notes.values())
+    assert chinese_words(notes) <= set(vocab["zh"])
     assert vocab["latin"] == sorted(vocab["latin"])
 
 
+def test_filter_values_are_the_records_filters() -> None:
+    values = filter_values(_catalog())
+    html = "".join(r.html for r in _records())
+    for name, listed in values.items():
+        assert listed == sorted(set(listed)) and listed, name
+        for value in listed:
+            assert f'data-pagefind-filter="{name}" data-pagefind-ignore>{value}</span>' in html, (name, value)
+    assert "Style Transfer" in values["tag"] and "paper" in values["kind"]
+
+
 def test_vocabulary_files_split_latin_words_by_first_letter() -> None:
-    vocab = vocabulary(_catalog())
-    files = vocabulary_files(_catalog())
+    vocab = vocabulary(_catalog(), _records())
+    files = vocabulary_files(_catalog(), _records())
     # Every letter has a file, also an empty one: the browser never asks for a missing file.
     assert set(files) == {"zh.json", *(f"latin-{c}.json" for c in LETTERS)}
     assert files["zh.json"] == vocab["zh"]
@@ -105,12 +124,13 @@ def test_benchmarks_page_shows_corpus_share_steps_and_load(tmp_path) -> None:
 
     row = {"entries": 1000, "engine": "pagefind", "corpus": "<i>zipf</i>", "build_s": 60.0, "index_s": 12.0,
            "index_share": 0.25, "records_s": 4.5, "pagefind_s": 7.0, "load_average": 2.56,
-           "complete_median_ms": 81.0, "complete_p95_ms": 140.4}
+           "complete_median_ms": 81.0, "complete_p95_ms": 140.4, "inpage_median_ms": 52.2, "inpage_p95_ms": 97.0}
     path = tmp_path / "bench.json"
     path.write_text(json.dumps({"rows": [row, {"entries": 10, "engine": "lunr"}]}), encoding="utf-8")
     page = render_benchmarks(path)
     assert "<td>12.0 s (records 4.5 s, Pagefind 7.0 s)</td>" in page
     assert "<td>25 %</td>" in page and "<td>81 ms / 140 ms</td>" in page and "<td>2.6</td>" in page
+    assert "<td>52 ms / 97 ms</td>" in page  # the search box's own measure
     assert "<i>" not in page and "&lt;i&gt;zipf" in page
     assert "<td>uniform</td>" in page  # rows from before the corpus was recorded
 
@@ -121,3 +141,27 @@ def test_notion_sub_pages_are_not_in_the_record() -> None:
         html = _record(entry_id)
         assert page_id not in html and "Paper%20Study" not in html and "Paper Study" not in html
     assert "(Unsupervised)" not in _record("cyclegan")
+
+
+def test_an_index_whose_entry_file_is_empty_is_incomplete(tmp_path) -> None:
+    from paperkb.sitesearch.build import ENTRY, _complete
+
+    assert not _complete(tmp_path)  # no entry file
+    (tmp_path / ENTRY).write_text("", encoding="utf-8")
+    assert not _complete(tmp_path)
+    (tmp_path / ENTRY).write_text('{"version":"1.5.2","languages":{}}', encoding="utf-8")
+    assert not _complete(tmp_path)
+    (tmp_path / ENTRY).write_text('{"languages":{"en":{"hash":"en_1","page_count":3}}}', encoding="utf-8")
+    assert _complete(tmp_path)
+
+
+
+def test_the_index_holds_every_entry_and_nothing_is_left_beside_it(tmp_path) -> None:
+    from paperkb.sitesearch import build
+
+    catalog = _catalog()
+    subset = dataclasses.replace(catalog, entries=catalog.entries[:7])
+    out = build.build_search_index(subset, tmp_path, REPO, quiet=True)
+    assert build._complete(out) and build._page_count(out) == 7
+    assert len(list((out / "fragment").iterdir())) == 7
+    assert not list(tmp_path.glob(".pagefind.tmp*"))

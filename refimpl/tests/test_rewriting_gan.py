@@ -96,3 +96,51 @@ def test_learned_lambda_edit_leaves_orthogonal_keys_alone() -> None:
         with torch.no_grad():
             edit.lam -= 0.25 * grad
     torch.testing.assert_close(edit(x), target, atol=1e-4, rtol=1e-4)
+
+
+def test_key_covariance_divides_by_the_number_of_keys() -> None:
+    # Three 2-d keys: KᵀK = [[1+9+0, 2+0+0], [2+0+0, 4+0+16]] = [[10, 2], [2, 20]], over N = 3.
+    keys = torch.tensor([[1.0, 2.0], [3.0, 0.0], [0.0, 4.0]], dtype=torch.float64)
+    torch.testing.assert_close(key_covariance(keys), torch.tensor([[10.0, 2.0], [2.0, 20.0]],
+                                                                  dtype=torch.float64) / 3)
+
+
+def test_update_direction_by_hand_for_one_key_and_for_rows() -> None:
+    cov = torch.tensor([[2.0, 0.0], [0.0, 4.0]], dtype=torch.float64)
+    torch.testing.assert_close(update_direction(cov, torch.tensor([2.0, 2.0], dtype=torch.float64)),
+                               torch.tensor([1.0, 0.5], dtype=torch.float64))
+    rows = torch.tensor([[2.0, 2.0], [4.0, -8.0], [0.0, 1.0]], dtype=torch.float64)
+    torch.testing.assert_close(update_direction(cov, rows),
+                               torch.tensor([[1.0, 0.5], [2.0, -2.0], [0.0, 0.25]], dtype=torch.float64))
+
+
+def test_rank_one_edit_weight_is_w_plus_lambda_d_transposed() -> None:
+    layer = nn.Linear(2, 2).double()
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        layer.bias.copy_(torch.tensor([0.5, -0.5]))
+    edit = RankOneEdit(layer, torch.tensor([1.0, -1.0], dtype=torch.float64))
+    with torch.no_grad():
+        edit.lam.copy_(torch.tensor([2.0, -1.0]))
+    # W + Λ dᵀ = [[1 + 2, 2 − 2], [3 − 1, 4 + 1]]
+    expected = torch.tensor([[3.0, 0.0], [2.0, 5.0]], dtype=torch.float64)
+    torch.testing.assert_close(edit.edited_weight(), expected)
+    x = torch.tensor([[1.0, 2.0]], dtype=torch.float64)
+    torch.testing.assert_close(edit(x), torch.tensor([[3.5, 11.5]], dtype=torch.float64))
+
+
+def test_the_direction_is_fixed_and_gets_no_gradient() -> None:
+    d = torch.randn(4, requires_grad=True)
+    edit = RankOneEdit(nn.Linear(4, 3), d * 2)
+    assert not edit.direction.requires_grad
+    edit(torch.randn(2, 4)).sum().backward()
+    assert d.grad is None and edit.lam.grad is not None
+    assert "direction" in dict(edit.named_buffers())
+
+
+def test_edit_layer_without_a_bias() -> None:
+    layer = nn.Linear(5, 4, bias=False).double()
+    _, cov = _setup()
+    keys, values = torch.randn(2, 5, dtype=torch.float64), torch.randn(2, 4, dtype=torch.float64)
+    edit_layer(layer, cov, keys, values)
+    torch.testing.assert_close(layer(keys), values)

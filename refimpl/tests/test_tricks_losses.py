@@ -37,6 +37,7 @@ def test_hinge_is_linear_inside_the_margin_with_slope_minus_label() -> None:
 
 
 def test_gan_hinge_losses_match_hand_values() -> None:
+    # The formulas of pfnet-research/sngan_projection@ab97f6b, updater.py: loss_hinge_dis and loss_hinge_gen.
     real, fake = torch.tensor([0.5, 2.0]), torch.tensor([-2.0, 0.0])
     # D: mean(max(0, 1 − [0.5, 2])) + mean(max(0, 1 + [−2, 0])) = 0.25 + 0.5
     torch.testing.assert_close(hinge_discriminator_loss(real, fake), torch.tensor(0.75))

@@ -518,6 +518,7 @@ def render_benchmarks(results_file: Path) -> str | None:
             "first": fmt(r.get("first_result_s"), "s", 2), "first_kb": fmt(r.get("first_query_kb"), "KB"),
             "further_kb": fmt(r.get("further_query_kb_median"), "KB", 1),
             "median": fmt(r.get("query_median_ms"), "ms"), "p95": fmt(r.get("query_p95_ms"), "ms"),
+            "inpage": fmt(r.get("inpage_median_ms"), "ms"), "inpage_p95": fmt(r.get("inpage_p95_ms"), "ms"),
             "heap": fmt(r.get("js_heap_mb"), "MB", 1), "rss": fmt(r.get("renderer_rss_mb"), "MB"),
             "corpus": r.get("corpus", "uniform"), "load": fmt(r.get("load_average"), "", 1).strip(),
             "complete": fmt(r.get("complete_median_ms"), "ms"), "complete_p95": fmt(r.get("complete_p95_ms"), "ms"),

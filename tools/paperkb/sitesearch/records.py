@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -75,6 +76,17 @@ def chinese_words(text: str) -> set[str]:
     if not has_cjk(text):
         return set()
     return {word for run in _CJK_RUN.findall(text) for word, _ in _cut(run)}
+
+
+def indexed_chinese(recs: list[Record]) -> set[str]:
+    """The Chinese words the records hold, read back from their text.
+
+    ``spaced`` puts spaces between jieba's words and the terms block holds their parts,
+    so each run of Chinese characters in a record is one word. Reading them back costs a
+    regular expression; cutting the notes again would cost as much as the records step
+    (at 10,000 entries there are more distinct runs than ``_cut`` caches).
+    """
+    return {word for rec in recs for word in _CJK_RUN.findall(rec.html)}
 
 
 @lru_cache(maxsize=1 << 17)
@@ -157,7 +169,27 @@ def entry_record(entry: Entry, tag_labels: dict[str, tuple[str, str]], roots: tu
     return Record(url=f"entries/{entry.id}/", html="\n".join(parts))
 
 
-def records(catalog: Catalog, repo_root: Path) -> list[Record]:
+def filter_values(catalog: Catalog) -> dict[str, list[str]]:
+    """The values of the filters the search box offers (kind, status, tag), as the
+    records name them, sorted: written beside the index so that the box can list them
+    without loading Pagefind's filter chunks. Once loaded, those chunks make every later
+    search count each filter value's entries among its results, which at 10,000
+    entries costs more than the search itself."""
+    tag_labels = {slug: tag.en for slug, tag in catalog.tags.items()}
+    values: dict[str, set[str]] = {"kind": set(), "status": set(), "tag": set()}
+    for entry in catalog.entries:
+        values["kind"].add(str(entry.kind))
+        values["status"].add(str(entry.status))
+        values["tag"].update(tag_labels.get(t, t) for t in entry.tags)
+    return {name: sorted(found) for name, found in values.items()}
+
+
+def iter_records(catalog: Catalog, repo_root: Path) -> Iterator[Record]:
+    """The entries' records one at a time, in catalog order."""
     tag_labels = {slug: (tag.en, tag.zh) for slug, tag in catalog.tags.items()}
     roots = (repo_root,)
-    return [entry_record(e, tag_labels, roots) for e in catalog.entries]
+    return (entry_record(e, tag_labels, roots) for e in catalog.entries)
+
+
+def records(catalog: Catalog, repo_root: Path) -> list[Record]:
+    return list(iter_records(catalog, repo_root))

@@ -1,7 +1,7 @@
 """The words the browser needs beside the index (``pagefind-vocabulary/``).
 
-Chinese: the words the index holds, so the search box can cut a Chinese query into
-them (longest match first) the way the records were cut.
+Chinese: the words the index holds (read back from the records), so the search box
+can cut a Chinese query into them (longest match first) the way the records were cut.
 
 Latin: the words it suggests when a query finds nothing. Pagefind matches prefixes
 but has no typo tolerance. When a word of a query is no
@@ -24,7 +24,7 @@ from collections import Counter
 
 from ..catalog import Catalog
 from ..search.glossary import TERMS
-from .records import chinese_words
+from .records import Record, chinese_words, indexed_chinese
 
 LIMIT = 20_000
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -35,33 +35,32 @@ def _words(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text)}
 
 
-def vocabulary(catalog: Catalog, limit: int = LIMIT) -> dict[str, list[str]]:
-    """``{"latin": words for typo suggestions, "zh": the Chinese words of the index}``."""
-    return {"latin": latin_words(catalog, limit), "zh": sorted(_chinese(catalog))}
+def vocabulary(catalog: Catalog, recs: list[Record], limit: int = LIMIT) -> dict[str, list[str]]:
+    """``{"latin": words for typo suggestions, "zh": the Chinese words of the index}``;
+    ``recs`` are the catalog's records (``records.records``)."""
+    return {"latin": latin_words(catalog, limit), "zh": sorted(_chinese(catalog, recs))}
 
 
-def vocabulary_files(catalog: Catalog, limit: int = LIMIT) -> dict[str, list[str]]:
+def vocabulary_files(catalog: Catalog, recs: list[Record], limit: int = LIMIT) -> dict[str, list[str]]:
     """``{file name: its words}``: ``zh.json`` and one ``latin-<letter>.json`` per letter
     (also an empty one, so the browser never asks for a missing file)."""
-    vocab = vocabulary(catalog, limit)
+    vocab = vocabulary(catalog, recs, limit)
     files = {"zh.json": vocab["zh"]}
     for letter in LETTERS:
         files[f"latin-{letter}.json"] = [w for w in vocab["latin"] if w.startswith(letter)]
     return files
 
 
-def _chinese(catalog: Catalog) -> set[str]:
-    words: set[str] = set()
+def _chinese(catalog: Catalog, recs: list[Record]) -> set[str]:
+    # The tags' and the glossary's names also when no entry uses them yet: a query for
+    # one is then cut as the index will cut it once an entry does.
+    words = indexed_chinese(recs)
     for tag in catalog.tags.values():
         words |= chinese_words(tag.zh)
     for _, zh in TERMS:
         for name in zh:
             words |= chinese_words(name)
-    for entry in catalog.entries:
-        for field in ("notes", "summary", "translations"):
-            value = entry.data.get(field)
-            if isinstance(value, dict):
-                words |= chinese_words(" ".join(str(v) for v in value.values()))
+    for entry in catalog.entries:  # the title is indexed as written, too
         words |= chinese_words(entry.title)
     return words
 
