@@ -7,39 +7,52 @@ Implemented:
 
 * Sec. 3.1, the encoder–body–decoder framework: a convolutional encoder and
   decoder per task around one transformer body shared by all tasks (the
-  multi-task / multi-related-task pre-training set-up of Sec. 4). For
-  super-resolution the encoder keeps the resolution and the decoder
-  up-samples with pixel shuffle; for denoising the encoder down-samples
-  ×4 with strided residual blocks (so the body runs on fewer tokens) and the
-  decoder up-samples back with skip connections and a global residual.
+  multi-task / multi-related-task pre-training set-up of Sec. 4). Each
+  encoder is a 3 × 3 conv, ``head_depth`` residual blocks doubling the
+  channels (``num_feat`` → 2·``num_feat`` → …) and a 3 × 3 conv to the
+  embedding; for denoising the blocks also halve the resolution (strided
+  4 × 4 convs) so the body runs on 16× fewer tokens. The decoders mirror
+  the encoders with skip connections: SR decoders fuse the skips at the low
+  resolution and up-sample by pixel shuffle onto a bilinear up-sampling of
+  the input; denoising decoders up-sample back with transposed convs and
+  add the input. Images are shifted by the DIV2K RGB mean first.
 * Sec. 3.2, shifted crossed local attention (SCL-MSA): the channels are split
   in two halves; one attends inside horizontal ``h × w`` windows, the other
   inside vertical ``w × h`` windows; every other block shifts both by half a
-  window (Swin masking). Each half adds a locally-enhanced positional
-  encoding (LePE: a depthwise 3 × 3 convolution of V inside the window).
+  window (Swin masking, built for the input's size). Each half adds a
+  locally-enhanced positional encoding (LePE: a depthwise 3 × 3 convolution
+  of V inside the window).
 * The feed-forward network with a depthwise 5 × 5 convolution between its
-  two linear layers, and body stages closed by a 3 × 3 convolution with a
-  stage-level residual.
+  two linear layers; body stages with a stage-level residual, a LayerNorm
+  on the tokens before the first stage and after the last, and a 3 × 3
+  conv with the body's global residual.
 
-Parameter count: one standard EDT-T block (embed dim 60, 6 heads, MLP ratio
-2; official config ``SRx2_EDTT``) has 33,180 parameters, the sum over the
-official ``CSwinTransformerBlock`` layers (fenglinglwb/EDT,
-``utils/modules/edt.py``): two LayerNorms (2 × 120), qkv 60→180 (10,980),
-two LePE depthwise 3 × 3 convs on 30 channels (2 × 300), proj 60→60
-(3,660), MLP 60→120 (7,320), depthwise 5 × 5 on 120 (3,120), 120→60
-(7,260); tested. Whole-model counts are not claimed.
+Official code: fenglinglwb/EDT @ f4b3b77 (``utils/modules/edt.py``,
+``configs/SRx2_EDT{T,S,B}_Div2kFlickr2K.py``, ``configs/DNg15_EDTB_D4.py``).
+``OFFICIAL`` (= ``EDT_T``) is the SR×2 EDT-T config; ``EDT_S`` and ``EDT_B``
+the larger ones. Parameter counts of the official ``Network`` built from those
+configs (CPU, float32), reproduced here: EDT-T SR×2 916,924 (body 829,020 =
+24 blocks of 33,180 + two LayerNorms + the 3 × 3 conv), EDT-S SR×2 4,230,323,
+EDT-B denoising 11,503,163, EDT-T SR×2,×3,×4 with pixel shuffle 1,137,537
+(tested); EDT-B SR×2 11,479,355 and SR×4 11,627,067. On a small config with
+every weight set deterministically the outputs match the official
+``Network``'s to 1e-14 in float64 (recorded in the tests). One EDT-T block:
+two LayerNorms (2 × 120), qkv 60→180 (10,980), two LePE depthwise 3 × 3
+convs on 30 channels (2 × 300), proj 60→60 (3,660), MLP 60→120 (7,320),
+depthwise 5 × 5 on 120 (3,120), 120→60 (7,260) = 33,180.
 
-Deviations from the paper:
+Deviations from the paper and the official code:
 
-* Heads, window size and depths are configurable; the defaults follow the
-  EDT-T config (window 6 × 24, depths 6,6,6,6) but tests use tiny values.
-* The SR decoder is conv + pixel shuffle; the official "pixelshuffledirect"
-  and multi-scale tails are reduced to that.
-* Masked logits are −∞ (official: −100).
+* Masked logits are −∞ (official: −100); the softmax weights agree to
+  e^−100.
+* No stochastic depth (the official body uses drop-path up to 0.1 during
+  training) and no derain heads; tasks run one at a time (the official code
+  batches every task through the body at once during training).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -57,10 +70,18 @@ class EDTConfig:
     num_heads: int = 6  # heads per window-attention half (NUM_HEADS)
     window: tuple[int, int] = (6, 24)  # horizontal window h × w; vertical is w × h (WINDOW_SIZE)
     mlp_ratio: float = 2.0  # MLP_RATIO
-    denoise_down: int = 2  # denoising encoder halves the resolution this many times (NOISE_DOWN)
+    num_feat: int = 8  # channels of the encoders' first conv, doubled by each residual block (NUM_FEAT)
+    head_depth: int = 2  # residual blocks per encoder / decoder; denoising ones halve the size (DEPTH = NOISE_DOWN)
+    upsampler: str = "pixelshuffledirect"  # SR tail: one conv + pixel shuffle (UPSAMPLER)
+    rgb_mean: tuple[float, float, float] = (0.4488, 0.4371, 0.4040)  # subtracted from the input (DIV2K mean)
+    img_range: float = 1.0  # IMAGE_RANGE
 
 
-TINY = EDTConfig(embed_dim=8, depths=(2,), num_heads=2, window=(2, 4), denoise_down=2)
+EDT_T = EDTConfig()  # configs/SRx2_EDTT_Div2kFlickr2K.py
+EDT_S = EDTConfig(embed_dim=120, depths=(6,) * 5, num_feat=16, upsampler="pixelshuffle")  # SRx2_EDTS_*
+EDT_B = EDTConfig(embed_dim=180, depths=(6,) * 6, num_feat=32, upsampler="pixelshuffle")  # SRx2_EDTB_*, DNg15_EDTB_*
+OFFICIAL = EDT_T
+TINY = EDTConfig(embed_dim=8, depths=(2,), num_heads=2, window=(2, 4), num_feat=2, upsampler="pixelshuffle")
 
 
 # --------------------------------------------------------------------- attention
@@ -107,12 +128,15 @@ class EDTMlp(nn.Module):
 
 
 class CrossedLocalAttentionBlock(nn.Module):
-    """SCL-MSA block (Sec. 3.2): (B, H, W, C) → (B, H, W, C)."""
+    """SCL-MSA block (Sec. 3.2): (B, H, W, C) → (B, H, W, C).
 
-    def __init__(self, dim: int, *, resolution: tuple[int, int], num_heads: int = 6,
-                 window: tuple[int, int] = (6, 24), shifted: bool = False, mlp_ratio: float = 2.0) -> None:
+    The shift masks are built for the input's size at every call (the official
+    block caches them for the training patch size and rebuilds them for any
+    other size, e.g. whole test images).
+    """
+
+    def __init__(self, dim: int, *, num_heads: int, window: tuple[int, int], shifted: bool, mlp_ratio: float) -> None:
         super().__init__()
-        h, w = resolution
         self.windows = (window, (window[1], window[0]))  # horizontal, vertical
         self.shifts = ((window[0] // 2, window[1] // 2), (window[1] // 2, window[0] // 2)) if shifted else None
         self.norm1 = nn.LayerNorm(dim)
@@ -121,17 +145,20 @@ class CrossedLocalAttentionBlock(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = EDTMlp(dim, int(dim * mlp_ratio))
-        for i, name in enumerate(("mask_h", "mask_v")):
-            mask = shifted_window_mask(h, w, self.windows[i], self.shifts[i]) if self.shifts else None
-            self.register_buffer(name, mask, persistent=False)
+
+    def shift_mask(self, i: int, size: tuple[int, int]) -> torch.Tensor:
+        """Mask of half ``i`` (0 horizontal, 1 vertical) for an H × W token grid."""
+        return shifted_window_mask(size[0], size[1], self.windows[i], self.shifts[i])
 
     def crossed_attention(self, x: torch.Tensor) -> torch.Tensor:
         c = x.shape[-1]
         q, k, v = self.qkv(x).chunk(3, dim=-1)
         outs = []
-        for i, (attn, mask) in enumerate(zip(self.attns, (self.mask_h, self.mask_v), strict=True)):
+        for i, attn in enumerate(self.attns):
             part = [t[..., i * c // 2:(i + 1) * c // 2] for t in (q, k, v)]
+            mask = None
             if self.shifts:
+                mask = self.shift_mask(i, (x.shape[1], x.shape[2])).to(x)
                 part = [torch.roll(t, shifts=tuple(-s for s in self.shifts[i]), dims=(1, 2)) for t in part]
             out = attn(*part, mask)
             outs.append(torch.roll(out, shifts=self.shifts[i], dims=(1, 2)) if self.shifts else out)
@@ -145,35 +172,39 @@ class CrossedLocalAttentionBlock(nn.Module):
 class EDTBody(nn.Module):
     """The shared transformer body: features (B, C, H, W) → (B, C, H, W)."""
 
-    def __init__(self, config: EDTConfig = EDTConfig(), *, resolution: tuple[int, int] = (48, 48)) -> None:
+    def __init__(self, config: EDTConfig = EDTConfig()) -> None:
         super().__init__()
         c = config.embed_dim
+        self.embed_norm = nn.LayerNorm(c)  # the official patch embedding: tokens, then LayerNorm
         self.stages = nn.ModuleList(
             nn.ModuleList(
-                CrossedLocalAttentionBlock(c, resolution=resolution, num_heads=config.num_heads, window=config.window,
-                                           shifted=j % 2 == 1, mlp_ratio=config.mlp_ratio)
+                CrossedLocalAttentionBlock(c, num_heads=config.num_heads, window=config.window, shifted=j % 2 == 1,
+                                           mlp_ratio=config.mlp_ratio)
                 for j in range(depth)
             )
             for depth in config.depths
         )
-        self.stage_convs = nn.ModuleList(nn.Conv2d(c, c, 3, padding=1) for _ in config.depths)  # "1conv"
         self.norm = nn.LayerNorm(c)
         self.conv_after_body = nn.Conv2d(c, c, 3, padding=1)
+        for m in self.modules():  # the official body's initialisation of its linear layers
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                nn.init.zeros_(m.bias)
 
     def forward(self, feat: torch.Tensor) -> torch.Tensor:
-        x = feat
-        for blocks, conv in zip(self.stages, self.stage_convs, strict=True):
-            y = x.permute(0, 2, 3, 1)
+        x = self.embed_norm(feat.permute(0, 2, 3, 1))
+        for blocks in self.stages:
+            y = x
             for block in blocks:
                 y = block(y)
-            x = x + conv(y.permute(0, 3, 1, 2))  # stage residual
-        x = self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+            x = x + y  # stage residual
+        x = self.norm(x).permute(0, 3, 1, 2)
         return feat + self.conv_after_body(x)
 
 
-# --------------------------------------------------------------------- task heads and tails
+# --------------------------------------------------------------------- encoders and decoders
 class ResBlock(nn.Module):
-    """conv–LReLU–conv–LReLU plus a 1 × 1 shortcut; optional strided 4 × 4 down-sampling after it."""
+    """conv 3 × 3 (c_in → c_in)–LReLU–conv (→ c_out)–LReLU plus a 1 × 1 shortcut; ``down``: a strided 4 × 4 conv."""
 
     def __init__(self, c_in: int, c_out: int, *, down: bool = False) -> None:
         super().__init__()
@@ -183,102 +214,157 @@ class ResBlock(nn.Module):
         self.down = nn.Conv2d(c_out, c_out, 4, stride=2, padding=1, bias=False) if down else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.leaky_relu(self.conv2(F.leaky_relu(self.conv1(x), 0.2)), 0.2) + self.shortcut(x)
-        return y
+        return F.leaky_relu(self.conv2(F.leaky_relu(self.conv1(x), 0.2)), 0.2) + self.shortcut(x)
 
 
-class SREncoder(nn.Module):
-    """LR image (B, 3, H, W) → features (B, C, H, W)."""
+class ResBlockUp(nn.Module):
+    """conv 3 × 3 (c_in → c_out)–LReLU–conv (→ c_out)–LReLU plus a 1 × 1 shortcut."""
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, c_in: int, c_out: int) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(3, dim, 3, padding=1)
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
+        self.shortcut = nn.Conv2d(c_in, c_out, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x)
+        return F.leaky_relu(self.conv2(F.leaky_relu(self.conv1(x), 0.2)), 0.2) + self.shortcut(x)
 
 
-class SRDecoder(nn.Module):
-    """Features (B, C, H, W) → HR image (B, 3, sH, sW) by conv + pixel shuffle."""
+class SkipFusion(nn.Module):
+    """Decoder step: bring x to c_out (3 × 3 conv, or a 2 × 2 transposed conv that doubles the size), concatenate
+    the encoder's skip and fuse them with a :class:`ResBlockUp`."""
 
-    def __init__(self, dim: int, scale: int) -> None:
+    def __init__(self, c_in: int, c_out: int, *, up: bool) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(dim, 3 * scale * scale, 3, padding=1)
-        self.shuffle = nn.PixelShuffle(scale)
+        self.pre = nn.ConvTranspose2d(c_in, c_out, 2, stride=2) if up else nn.Conv2d(c_in, c_out, 3, padding=1)
+        self.block = ResBlockUp(2 * c_out, c_out)
 
-    def forward(self, feat: torch.Tensor, _skips: list[torch.Tensor], _image: torch.Tensor) -> torch.Tensor:
-        return self.shuffle(self.conv(feat))
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        return self.block(torch.cat([self.pre(x), skip], dim=1))
 
 
-class DenoiseEncoder(nn.Module):
-    """Noisy image (B, 3, H, W) → features (B, C, H/2^d, W/2^d) and the skip features per scale."""
+class _ConvEncoder(nn.Module):
+    down = False
 
-    def __init__(self, dim: int, down: int) -> None:
+    def __init__(self, config: EDTConfig) -> None:
         super().__init__()
-        self.head = nn.Conv2d(3, dim, 3, padding=1)
-        self.blocks = nn.ModuleList(ResBlock(dim, dim, down=True) for _ in range(down))
+        f, d = config.num_feat, config.head_depth
+        self.head = nn.Conv2d(3, f, 3, padding=1)
+        self.blocks = nn.ModuleList(ResBlock(f * 2**i, f * 2 ** (i + 1), down=self.down) for i in range(d))
+        self.tail = nn.Conv2d(f * 2**d, config.embed_dim, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         x = self.head(x)
         skips = []
         for block in self.blocks:
             x = block(x)
-            skips.append(x)
-            x = block.down(x)
-        return x, skips
+            skips.append(x)  # before any down-sampling
+            if block.down is not None:
+                x = block.down(x)
+        return self.tail(x), skips
+
+
+class SREncoder(_ConvEncoder):
+    """LR image (B, 3, H, W) → features (B, C, H, W) and one skip per residual block."""
+
+
+class DenoiseEncoder(_ConvEncoder):
+    """Noisy image (B, 3, H, W) → features (B, C, H/2^d, W/2^d) and the skip features per scale."""
+
+    down = True
+
+
+def _decoder_channels(config: EDTConfig) -> list[tuple[int, int]]:
+    # mirrors the encoder: embed_dim → 2^d·f … → 2f, deepest skip first
+    f, d = config.num_feat, config.head_depth
+    return [(config.embed_dim if i == d - 1 else f * 2 ** (i + 2), f * 2 ** (i + 1)) for i in reversed(range(d))]
+
+
+class SRDecoder(nn.Module):
+    """Features, skips and the LR image → HR image (B, 3, sH, sW).
+
+    The pixel-shuffle output is added to the bilinearly up-sampled input.
+    """
+
+    def __init__(self, config: EDTConfig, scale: int) -> None:
+        super().__init__()
+        self.scale = scale
+        self.blocks = nn.ModuleList(SkipFusion(c_in, c_out, up=False) for c_in, c_out in _decoder_channels(config))
+        f = 2 * config.num_feat
+        if config.upsampler == "pixelshuffledirect":  # one conv straight to the RGB sub-pixels
+            self.upsample = nn.Sequential(nn.Conv2d(f, 3 * scale * scale, 3, padding=1), nn.PixelShuffle(scale))
+            self.out = nn.Identity()
+        elif config.upsampler == "pixelshuffle":  # ×2 steps (or one ×3) on features, then conv to RGB
+            if scale & (scale - 1) == 0:
+                steps = [(4, 2)] * int(math.log2(scale))
+            elif scale == 3:
+                steps = [(9, 3)]
+            else:
+                raise ValueError(f"pixel-shuffle up-sampling supports scales 2^n and 3, got {scale}")
+            self.upsample = nn.Sequential(*(m for k, s in steps
+                                            for m in (nn.Conv2d(f, k * f, 3, padding=1), nn.PixelShuffle(s))))
+            self.out = nn.Conv2d(f, 3, 3, padding=1)
+        else:
+            raise ValueError(f"unknown upsampler {config.upsampler!r}")
+
+    def forward(self, feat: torch.Tensor, skips: list[torch.Tensor], image: torch.Tensor) -> torch.Tensor:
+        x = feat
+        for j, block in enumerate(self.blocks):
+            x = block(x, skips[-j - 1])
+        base = F.interpolate(image, scale_factor=self.scale, mode="bilinear", align_corners=False)
+        return base + self.out(self.upsample(x))
 
 
 class DenoiseDecoder(nn.Module):
     """Features and skips → clean image (B, 3, H, W), predicted as a residual on the input."""
 
-    def __init__(self, dim: int, down: int) -> None:
+    def __init__(self, config: EDTConfig) -> None:
         super().__init__()
-        self.ups = nn.ModuleList(nn.ConvTranspose2d(dim, dim, 2, stride=2) for _ in range(down))
-        self.blocks = nn.ModuleList(ResBlock(2 * dim, dim) for _ in range(down))
-        self.tail = nn.Conv2d(dim, 3, 3, padding=1)
+        self.blocks = nn.ModuleList(SkipFusion(c_in, c_out, up=True) for c_in, c_out in _decoder_channels(config))
+        self.tail = nn.Conv2d(2 * config.num_feat, 3, 3, padding=1)
 
     def forward(self, feat: torch.Tensor, skips: list[torch.Tensor], image: torch.Tensor) -> torch.Tensor:
         x = feat
-        for up, block, skip in zip(self.ups, self.blocks, reversed(skips), strict=True):
-            x = block(torch.cat([up(x), skip], dim=1))
+        for j, block in enumerate(self.blocks):
+            x = block(x, skips[-j - 1])
         return image + self.tail(x)
 
 
 class EDT(nn.Module):
     """Per-task encoders/decoders around one shared body.
 
-    ``tasks`` maps a task name to ``("sr", scale)`` or ``("denoise", 0)``;
-    ``body_resolution`` is the token grid the body runs on (the SR input size,
-    or the denoising input size divided by 2^denoise_down).
+    ``tasks`` maps a task name to ``("sr", scale)`` or ``("denoise", 0)``. The
+    body runs on the SR input size, or the denoising input size divided by
+    2^head_depth (48² tokens for the official 48² / 192² training patches).
     """
 
-    def __init__(self, config: EDTConfig = EDTConfig(), *, tasks: dict[str, tuple[str, int]],
-                 body_resolution: tuple[int, int] = (48, 48)) -> None:
+    def __init__(self, config: EDTConfig = EDTConfig(), *, tasks: dict[str, tuple[str, int]]) -> None:
         super().__init__()
-        c = config.embed_dim
-        self.body = EDTBody(config, resolution=body_resolution)
+        self.config = config
+        self.body = EDTBody(config)
         self.encoders, self.decoders = nn.ModuleDict(), nn.ModuleDict()
         for name, (kind, scale) in tasks.items():
             if kind == "sr":
-                self.encoders[name], self.decoders[name] = SREncoder(c), SRDecoder(c, scale)
+                self.encoders[name], self.decoders[name] = SREncoder(config), SRDecoder(config, scale)
             elif kind == "denoise":
-                self.encoders[name] = DenoiseEncoder(c, config.denoise_down)
-                self.decoders[name] = DenoiseDecoder(c, config.denoise_down)
+                self.encoders[name], self.decoders[name] = DenoiseEncoder(config), DenoiseDecoder(config)
             else:
                 raise ValueError(f"unknown task kind {kind!r} for task {name!r}")
+        self.register_buffer("rgb_mean", torch.tensor(config.rgb_mean).view(1, 3, 1, 1), persistent=False)
 
     def forward(self, x: torch.Tensor, task: str) -> torch.Tensor:
-        encoded = self.encoders[task](x)
-        feat, skips = encoded if isinstance(encoded, tuple) else (encoded, [])
-        return self.decoders[task](self.body(feat), skips, x)
+        lq = (x - self.rgb_mean) * self.config.img_range
+        feat, skips = self.encoders[task](lq)
+        out = self.decoders[task](self.body(feat), skips, lq)
+        return out / self.config.img_range + self.rgb_mean
 
 
 # --------------------------------------------------------------------- examples
 @register_example(covers=[EDT, EDTBody, CrossedLocalAttentionBlock, LePEWindowAttention, EDTMlp, SREncoder,
-                          SRDecoder, DenoiseEncoder, DenoiseDecoder, ResBlock])
+                          SRDecoder, DenoiseEncoder, DenoiseDecoder, ResBlock, ResBlockUp, SkipFusion])
 def edt_multitask() -> Example:
     g = seeded(0)
-    model = EDT(TINY, tasks={"sr2": ("sr", 2), "denoise": ("denoise", 0)}, body_resolution=(8, 8))
+    model = EDT(TINY, tasks={"sr2": ("sr", 2), "denoise": ("denoise", 0)})
     lr = torch.rand(1, 3, 8, 8, generator=g)
     noisy = torch.rand(1, 3, 32, 32, generator=g)
     return Example(model=model, inputs=(lr, noisy), output_shapes=((1, 3, 16, 16), (1, 3, 32, 32)),
