@@ -87,6 +87,9 @@ def warm_up(root: Path) -> None:
     import torch
 
     torch.set_num_threads(1)
+    # The first call of torch.testing's comparison imports and builds its helpers (seconds
+    # on a busy machine); made here, it is not paid again by every child.
+    torch.testing.assert_close(torch.zeros(2), torch.zeros(2))
     importlib.import_module(PACKAGE)
 
 
