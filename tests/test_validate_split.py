@@ -162,6 +162,7 @@ def test_validate_py_prints_the_same_in_two_processes(tmp_path, capsys, monkeypa
     monkeypatch.setattr(validate_split, "MIN_BYTES", 1 << 62)
     one = cli_validate.main(argv), capsys.readouterr()
     monkeypatch.setattr(validate_split, "MIN_BYTES", 1)
+    monkeypatch.setattr(validate_split, "can_fork", lambda: True)  # other tests may have left threads running
     taken = []
     real = validate_split.validate_file
     monkeypatch.setattr(validate_split, "validate_file", lambda *a, **k: taken.append(real(*a, **k)) or taken[-1])
@@ -173,8 +174,13 @@ def test_validate_py_prints_the_same_in_two_processes(tmp_path, capsys, monkeypa
     assert [x for x in two[1].err.splitlines() if not x.startswith("validate.py: ")] == one[1].err.splitlines()
 
 
-def test_no_second_process_while_another_thread_runs():
+def test_no_second_process_while_another_thread_runs(monkeypatch):
+    monkeypatch.setattr(validate_split.os, "sched_getaffinity", lambda pid: {0, 1})  # two CPUs
+    monkeypatch.setattr(validate_split.threading, "active_count", lambda: 1)
     assert validate_split.can_fork()
+    monkeypatch.setattr(validate_split.os, "sched_getaffinity", lambda pid: {0})
+    assert not validate_split.can_fork()  # one CPU: a second process would only take turns with this one
+    monkeypatch.undo()
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
