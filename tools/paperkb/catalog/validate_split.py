@@ -135,20 +135,30 @@ def _sequence(root: Node, column: int, *, last: bool) -> SequenceNode | None:
     return value
 
 
+def _half(text: bytes, column: int, *, before_cut: bool) -> tuple[tuple, SequenceNode] | None:
+    """A part parsed, and its ``entries`` sequence, if the part is one the cut may use."""
+    parsed = _parse(text)
+    if parsed is None:
+        return None
+    content, root, duplicates = parsed
+    seq = _sequence(root, column, last=before_cut)
+    if seq is None or not isinstance(content, dict) or not isinstance(content.get("entries"), list):
+        return None
+    if any(d.path == () for d in duplicates):  # a root key twice: the one-process run names it
+        return None
+    return parsed, seq
+
+
 def _second_half(
     data: bytes, cut: int, cut_line: int, column: int, path: Path, tags: dict[str, Tag], repo_root: Path,
     check_refimpl: bool,
 ) -> _Half | None:
     """The child's whole job: parse and check the entries after the cut."""
-    parsed = _parse(b"\n" * (cut_line - 1) + b"entries:\n" + data[cut:])
-    if parsed is None:
+    half = _half(b"\n" * (cut_line - 1) + b"entries:\n" + data[cut:], column, before_cut=False)
+    if half is None:
         return None
-    content, root, duplicates = parsed
-    seq = _sequence(root, column, last=False)
-    if seq is None or not isinstance(content, dict) or not isinstance(content.get("entries"), list):
-        return None
-    if any(d.path == () for d in duplicates):  # a root key twice: the one-process run names it
-        return None
+    parsed, seq = half
+    content, root, _ = parsed
     catalog = _catalog(path, parsed, tags, seq)
     checks = check_entries(catalog, repo_root, check_refimpl)
     tail = [(k, v, key, value) for (k, v), (key, value) in zip(root.value[1:], list(content.items())[1:], strict=True)]
@@ -240,15 +250,10 @@ def _first_half(
     text: bytes, column: int, path: Path, head: dict, tags: dict[str, Tag], repo_root: Path, check_refimpl: bool,
     progress: Callable[[str], None] | None,
 ) -> tuple[Catalog, EntryChecks, Summary] | None:
-    parsed = _parse(text)
-    if parsed is None:
+    half = _half(text, column, before_cut=True)
+    if half is None or half[0][0].get("tags") != head.get("tags"):
         return None
-    content, root, duplicates = parsed
-    seq = _sequence(root, column, last=True)
-    if seq is None or not isinstance(content, dict) or not isinstance(content.get("entries"), list):
-        return None
-    if any(d.path == () for d in duplicates) or content.get("tags") != head.get("tags"):
-        return None
+    parsed, seq = half
     catalog = _catalog(path, parsed, tags, seq)
     checks = check_entries(catalog, repo_root, check_refimpl, progress)
     return catalog, checks, Summary.of(catalog, bool(checks.pending))
