@@ -1,6 +1,6 @@
-// The site's search box: Pagefind's chunked index (built after `mkdocs build` into
-// pagefind/), started when the page has loaded or a reader reaches for the box (hover,
-// focus, "/"), and only the chunks a query needs. Results show title, kind, status,
+// The site's search box: the site's chunked index (built after `mkdocs build` into
+// search-index/, read by search-engine.js), started when the page has loaded or a
+// reader reaches for the box (hover, focus, "/"), and only the chunks a query needs. Results show title, kind, status,
 // year and a snippet from the notes. Keyboard: "/" opens, arrows move, Enter opens the
 // result, Escape closes.
 //
@@ -17,11 +17,6 @@
   const FIRST = 5; // fragments fetched before anything is shown; the rest follow
   const FEW = 3; // fewer results than this for a query of several words: add partial matches
   const DEBOUNCE_MS = 80;
-  // Ranking: Pagefind's BM25-style defaults without the page-length penalty. A record
-  // is one entry, and long notes belong to the papers a reader studied closely, not to
-  // diluted pages; on the relevance set (tests/relevance_set.py) MRR goes from 0.83
-  // at Pagefind's default (0.75) to 0.87 at 0, and recall@5 from 0.967 to 0.978.
-  const RANKING = {pageLength: 0};
   let pagefind = null;
   let loading = null;
   let active = -1;
@@ -75,8 +70,8 @@
   // hover or focus on the button, "/", or a query.
   const load = () => {
     loading ||= (async () => {
-      const module = await import(new URL("pagefind/pagefind.js", root).href);
-      await module.options({baseUrl: root.pathname, excerptLength: 24, ranking: RANKING});
+      const module = await import(new URL("javascripts/search-engine.js", root).href);
+      await module.options({baseUrl: root.pathname, excerptLength: 24});
       await module.init();
       pagefind = module;
       document.documentElement.dataset.pkbSearchReady = "";
@@ -140,7 +135,7 @@
   // words, fetched for a Chinese query only, and the Latin words by first letter.
   const fetchWords = async (name) => {
     try {
-      const response = await fetch(new URL(`pagefind-vocabulary/${name}`, root));
+      const response = await fetch(new URL(`search-index/words/${name}`, root));
       return response.ok ? await response.json() : [];
     } catch {
       return [];

@@ -525,7 +525,10 @@ def render_benchmarks(results_file: Path) -> str | None:
             "share": fmt(100 * r["index_share"], "%") if isinstance(r.get("index_share"), int | float) else "—",
             "steps": ", ".join(
                 f"{label} {r[key]:.1f} s"
-                for key, label in (("records_s", "records"), ("pagefind_s", "Pagefind"), ("words_s", "word lists"))
+                for key, label in (
+                    ("records_s", "records"), ("postings_s", "index files"), ("pagefind_s", "Pagefind"),
+                    ("words_s", "word lists"),
+                )
                 if isinstance(r.get(key), int | float)
             ),
         }
