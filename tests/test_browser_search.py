@@ -104,6 +104,18 @@ def test_filters_restrict_results(probe) -> None:
     assert metas and all(m.startswith("trick") for m in metas), metas
 
 
+def test_year_filter_restricts_results(probe) -> None:
+    everything = probe.query("GAN")
+    probe.page.select_option(".pkb-search__filter[aria-label='Year']", "2017")
+    try:
+        hrefs = probe.query("GAN")
+        metas = probe.page.eval_on_selector_all(".pkb-search__meta", "els => els.map(e => e.textContent)")
+    finally:
+        probe.page.select_option(".pkb-search__filter[aria-label='Year']", "")
+    assert metas and all(m.endswith("· 2017") for m in metas), metas
+    assert hrefs != everything
+
+
 def test_keyboard_slash_arrows_enter(probe) -> None:
     page = probe.page
     page.goto(probe.base)

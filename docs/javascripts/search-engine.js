@@ -7,7 +7,7 @@
 // over its words, and an entry must match every word. Only the term chunks a query's
 // words fall in are fetched, and one small file per result shown.
 const K1 = 1.2; // BM25's term-frequency saturation
-const MAX_CHUNKS = 8; // chunks fetched for one word (a one- or two-letter prefix spans many)
+const MAX_CHUNKS = 4; // chunks fetched for one word (a two-letter prefix can span many)
 const MAX_EXPANSIONS = 64; // indexed words one query word may match, the most frequent first
 const WORD = /[\p{L}\p{N}]+/gu; // as postings.TOKEN splits the index's text
 
@@ -56,7 +56,7 @@ const loadChunk = (number) => {
 
 // The chunks holding the words that start with `word`: the last chunk starting at or
 // before it, and those after it that start with it.
-const chunksFor = (word) => {
+const chunksFor = (word, prefix) => {
   const first = manifest.chunks;
   let lo = 0;
   let hi = first.length - 1;
@@ -66,7 +66,7 @@ const chunksFor = (word) => {
     else hi = mid - 1;
   }
   const found = [lo];
-  for (let i = lo + 1; i < first.length && first[i].startsWith(word) && found.length < MAX_CHUNKS; i++) found.push(i);
+  for (let i = lo + 1; prefix && i < first.length && first[i].startsWith(word) && found.length < MAX_CHUNKS; i++) found.push(i);
   return found;
 };
 
@@ -93,8 +93,11 @@ const decode = (bytes, offset, length, visit) => {
 const idf = (entries) => Math.log(1 + (manifest.entries - entries + 0.5) / (entries + 0.5));
 
 // Best score per entry for one query word, over the indexed words it is a prefix of.
+// A single Latin letter or digit is a word of its own ("a", "3"), not a prefix: as a
+// prefix it would match a large part of the index.
 const wordScores = async (word) => {
-  const loaded = await Promise.all(chunksFor(word).map(loadChunk));
+  const prefix = !/^[a-z0-9]$/.test(word);
+  const loaded = await Promise.all(chunksFor(word, prefix).map(loadChunk));
   const matches = [];
   for (const chunk of loaded) {
     let lo = 0;
@@ -104,7 +107,9 @@ const wordScores = async (word) => {
       if (chunk.terms[mid] < word) lo = mid + 1;
       else hi = mid;
     }
-    for (let i = lo; i < chunk.terms.length && chunk.terms[i].startsWith(word); i++) matches.push([chunk, chunk.heads[i]]);
+    for (let i = lo; i < chunk.terms.length && chunk.terms[i].startsWith(word); i++) {
+      if (prefix || chunk.terms[i] === word) matches.push([chunk, chunk.heads[i]]);
+    }
   }
   matches.sort((a, b) => (b[1][0] === word) - (a[1][0] === word) || b[1][1] - a[1][1]);
   const best = new Float64Array(manifest.entries);

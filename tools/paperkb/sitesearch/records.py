@@ -191,17 +191,19 @@ def entry_record(entry: Entry, tag_labels: dict[str, tuple[str, str]], roots: tu
 
 
 def filter_values(catalog: Catalog) -> dict[str, list[str]]:
-    """The values of the filters the search box offers (kind, status, tag), as the
+    """The values of the filters the search box offers (kind, status, tag, year), as the
     records name them, sorted: written beside the index so that the box can list them
     without loading Pagefind's filter chunks. Once loaded, those chunks make every later
     search count each filter value's entries among its results, which at 10,000
     entries costs more than the search itself."""
     tag_labels = {slug: tag.en for slug, tag in catalog.tags.items()}
-    values: dict[str, set[str]] = {"kind": set(), "status": set(), "tag": set()}
+    values: dict[str, set[str]] = {"kind": set(), "status": set(), "tag": set(), "year": set()}
     for entry in catalog.entries:
         values["kind"].add(str(entry.kind))
         values["status"].add(str(entry.status))
         values["tag"].update(tag_labels.get(t, t) for t in entry.tags)
+        if isinstance(entry.year, int) and not isinstance(entry.year, bool):
+            values["year"].add(str(entry.year))
     return {name: sorted(found) for name, found in values.items()}
 
 
