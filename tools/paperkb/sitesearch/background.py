@@ -14,6 +14,7 @@ index is built in the build's own process at ``finish``, as it always was.
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 import shutil
@@ -57,7 +58,8 @@ class IndexJob:
         return self.process is not None
 
     def cancel(self) -> None:
-        """Stop the child and remove what it wrote (the build failed)."""
+        """Stop the child and remove what it wrote (the build failed, or was interrupted)."""
+        atexit.unregister(self.cancel)
         if self.process is not None:
             self.process.kill()
             self.process.join()
@@ -121,6 +123,7 @@ def start(catalog: Catalog, site_dir: Path, repo_root: Path, fork: bool | None =
         target=_child, args=(catalog, job.folder, job.repo_root, send), daemon=True
     )
     job.process.start()
+    atexit.register(job.cancel)  # Ctrl-C during the build leaves no folder behind
     send.close()
     job.conn = receive
     return job
