@@ -199,6 +199,8 @@
   // word: "pix2pxi" -> "pix2pix", "perceptaul" -> "perceptual".
   const corrected = async (query) => {
     const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+    // Every word's list at once: one round of fetches, not one per word.
+    await Promise.all(words.filter((w) => /^[a-z]/.test(w)).map(latinWords));
     let changed = false;
     const out = [];
     for (const word of words) {
