@@ -44,6 +44,10 @@ layers, masked-language and matching heads), which are not built here.
 
 Deviations from the paper and the official code:
 
+* The official ``xbert.py`` keeps ALBEF's cross-attention code but switches
+  it off (``BertLayer.has_cross_attention = False``): the multimodal layers
+  are self-attention over ``[text; video]`` with the concatenated padding
+  mask, as here, and hold no cross-attention weights.
 * Stochastic depth (drop-path 0.1 in TimeSformer) is not implemented; dropout
   (0.1 in BERT) is. Both are identity at evaluation.
 * The official encoders resize position / time embeddings by nearest
@@ -52,7 +56,13 @@ Deviations from the paper and the official code:
 * The official prompter drops a crop when the *index* of its most similar
   entity is below 0.2 (``torch.max(...)[1]``), i.e. only when that entity is
   the first of the list; here a crop is dropped when its top pseudo-label
-  probability is below 0.2, which is the stated intent.
+  probability is below 0.2, which is the stated intent. The prompter's τ is
+  clamped here like the model's (officially it is left as loaded).
+* The official prompter keeps two prompt sets, video templates ("A footage
+  of a {}.") for WebVid and image templates ("A photo of a {}.") for CC3M,
+  12 each; ``Prompter.prompt_features`` builds one set per call.
+* VTC's negatives are the rest of the given batch; the official code gathers
+  the features of every GPU (horovod all-gather) before the same loss.
 * Video-text matching with hard-negative sampling and masked-language masking
   are not implemented as losses; their heads are.
 * Initialisation: cls and position embeddings are truncated-normal (std 0.02)
@@ -75,9 +85,9 @@ from .vit import MLP, MultiHeadSelfAttention, PatchEmbedding
 @dataclass(frozen=True)
 class ALPROConfig:
     # Video encoder, Sec. 3.1: TimeSformer-base, divided space-time attention.
-    image_size: int = 224  # Sec. 4.1: frames cropped to 224 × 224
-    patch_size: int = 16  # TimeSformer-base/16
-    num_frames: int = 4  # Sec. 4.1: 4 frames sampled per video in pre-training
+    image_size: int = 224  # frames cropped to 224 × 224 (pretrain_alpro.json crop_img_size)
+    patch_size: int = 16  # TimeSformer-base/16 (timesformer_divst_8x32_224_k600.json)
+    num_frames: int = 4  # frames sampled per video in pre-training (pretrain_alpro.json num_frm)
     in_chans: int = 3
     video_depth: int = 12  # TimeSformer-base: 12 blocks
     video_eps: float = 1e-6  # TimeSformer LayerNorm ε
@@ -89,15 +99,15 @@ class ALPROConfig:
     vocab_size: int = 30522  # bert-base-uncased
     max_positions: int = 512
     type_vocab_size: int = 2
-    text_layers: int = 6  # "the first 6 layers of BERT-base"
-    fusion_layers: int = 6  # "the last 6 layers of BERT-base"
+    text_layers: int = 6  # the first 6 layers of BERT-base (base_model.json fusion_layer 6)
+    fusion_layers: int = 6  # the last 6 layers of BERT-base
     text_eps: float = 1e-12  # BERT LayerNorm ε
     dropout: float = 0.1  # BERT hidden and attention dropout
     # Heads, Sec. 3.2–3.3.
     embed_dim: int = 256  # VTC projection width
     temperature: float = 0.07  # initial τ, learned
-    num_entities: int = 1000  # Sec. 4.1: the 1000 most frequent nouns
-    ignore_threshold: float = 0.2  # crops whose top pseudo-label is below this are ignored
+    num_entities: int = 1000  # the most frequent nouns used as entities (config.py num_entities)
+    ignore_threshold: float = 0.2  # crops whose top pseudo-label is below this are ignored (Prompter)
 
     @property
     def num_patches(self) -> int:

@@ -418,3 +418,33 @@ def test_pem_loss_averages_over_the_crops_kept() -> None:
     ignore = torch.tensor([False, True, False])
     assert math.isclose(pem_loss(logits, q, ignore).item(), (ce[0] + ce[2]) / 2, rel_tol=1e-12)
     assert math.isclose(pem_loss(logits, q).item(), sum(ce) / 3, rel_tol=1e-12)
+
+
+def test_attention_mask_is_bert_additive_minus_10000() -> None:
+    # xbert.py get_extended_attention_mask: (1 - mask) * -10000, added to the scaled scores. A masked key whose
+    # raw score leads the others by exactly 10000 is weighted like them; a −∞ (or larger) mask would drop it.
+    layer = BertLayer(4, 1, 8, 1e-12, 0.0).to(D)
+    a = 10000.0 * 2.0  # scores q·k / √4: query and key read dimension 0 only
+    with torch.no_grad():
+        for lin in (layer.query, layer.key, layer.value):
+            lin.weight.zero_()
+            lin.bias.zero_()
+        layer.query.weight[0, 0] = a
+        layer.key.weight[0, 0] = 1.0
+        layer.value.weight[2, 2] = 1.0  # values read dimension 2 only
+    x = torch.tensor([[[1.0, 0, 0, 0], [1.0, 0, 0, 0], [2.0, 0, 1.0, 0]]], dtype=D)
+    y = x.clone()
+    y[0, 2, 2] = 5.0  # the masked token's value, not its score
+    mask = torch.tensor([[1, 1, 0]])
+    assert not torch.allclose(layer(x, mask)[0, 0], layer(y, mask)[0, 0])
+    x[0, 2, 0] = 2.001  # a lead of 10002: the masked token dominates, its weight ≈ 1
+    torch.testing.assert_close(layer(x, torch.ones(1, 3))[0, 0], layer(x, mask)[0, 0], atol=1e-3, rtol=0)
+
+
+def test_the_padding_token_embedding_gets_no_gradient() -> None:
+    torch.manual_seed(0)
+    enc = TextEncoder(TINY)
+    enc(torch.tensor([[0, 1, 2]]), torch.ones(1, 3)).sum().backward()
+    grad = enc.word_embed.weight.grad
+    assert torch.count_nonzero(grad[0]) == 0  # pad_token_id 0 (base_model.json)
+    assert torch.count_nonzero(grad[1]) > 0 and torch.count_nonzero(grad[2]) > 0
