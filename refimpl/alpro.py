@@ -36,11 +36,17 @@ Official code: salesforce/ALPRO @ 4ff61636b0956ca0391b3d1df6d04db3d1a546b9
 BERT-base with ``fusion_layer = 6``, 256-d VTC space, τ₀ = 0.07, 1000
 entities. Parameter counts (official definitions instantiated on the meta
 device, tested): video encoder 121,255,680; text encoder 66,364,416;
-multimodal encoder 42,527,232; heads 3,736,101; ``ALPRO`` 233,883,429;
+multimodal encoder 42,527,232; heads 3,736,101 (VTC projections 2 × 196,864,
+matching 1,538, masked-language 622,650 besides its tied decoder, PEM
+2,718,184, τ 1); ``ALPRO`` 233,883,429;
 ``Prompter`` 188,013,825. The official ``AlproForPretrain`` holds
 465,663,874 parameters: the same plus modules it builds but never uses (a
 400-way Kinetics classifier in each TimeSformer, and the prompter's fusion
 layers, masked-language and matching heads), which are not built here.
+
+Reuse: TimeSformer's patch embedding, attention and MLP are ViT's
+(``refimpl/vit.py``: ``PatchEmbedding``, ``MultiHeadSelfAttention`` with a
+fused, biased qkv, ``MLP`` with exact GELU), as in the official ``vit.py``.
 
 Deviations from the paper and the official code:
 
@@ -56,7 +62,7 @@ Deviations from the paper and the official code:
 * The official prompter drops a crop when the *index* of its most similar
   entity is below 0.2 (``torch.max(...)[1]``), i.e. only when that entity is
   the first of the list; here a crop is dropped when its top pseudo-label
-  probability is below 0.2, which is the stated intent. The prompter's τ is
+  probability is below 0.2, the intent its comment states. The prompter's τ is
   clamped here like the model's (officially it is left as loaded).
 * The official prompter keeps two prompt sets, video templates ("A footage
   of a {}.") for WebVid and image templates ("A photo of a {}.") for CC3M,
@@ -65,9 +71,12 @@ Deviations from the paper and the official code:
   the features of every GPU (horovod all-gather) before the same loss.
 * Video-text matching with hard-negative sampling and masked-language masking
   are not implemented as losses; their heads are.
-* Initialisation: cls and position embeddings are truncated-normal (std 0.02)
-  and the time embedding zero, as officially; other layers keep PyTorch's
-  defaults (the official model loads ImageNet ViT and BERT weights).
+* Initialisation: video cls / position embeddings and the text embedding
+  tables are truncated-normal with std 0.02 and the time embedding is zero,
+  as officially (BERT's own initialiser is a plain normal of std 0.02);
+  linear layers keep PyTorch's defaults, where the official TimeSformer also
+  zeroes ``temporal_fc`` after the first block (pre-trained ImageNet ViT and
+  BERT weights are what the official model starts from).
 """
 
 from __future__ import annotations
