@@ -76,7 +76,8 @@ class IndexJob:
         waited_from = time.perf_counter()
         try:
             status, detail = self.conn.recv()  # type: ignore[attr-defined]
-        except EOFError:
+        except EOFError:  # the child ended without a word; its exit status says how
+            self.process.join()
             status, detail = "error", f"the search index build stopped (exit status {self.process.exitcode})"
         self.process.join()
         self.process = None
