@@ -34,9 +34,11 @@ the larger ones. Parameter counts of the official ``Network`` built from those
 configs (CPU, float32), reproduced here: EDT-T SR×2 916,924 (body 829,020 =
 24 blocks of 33,180 + two LayerNorms + the 3 × 3 conv), EDT-S SR×2 4,230,323,
 EDT-B denoising 11,503,163, EDT-T SR×2,×3,×4 with pixel shuffle 1,137,537
-(tested); EDT-B SR×2 11,479,355 and SR×4 11,627,067. On a small config with
-every weight set deterministically the outputs match the official
-``Network``'s to 1e-14 in float64 (recorded in the tests). One EDT-T block:
+(tested); EDT-B SR×2 11,479,355 and SR×4 11,627,067. On small configs with
+every weight set deterministically (``head_depth`` 2 and 3) the outputs match
+the official ``Network``'s to 1e-14 in float64 (recorded in the tests); one
+window of attention matches softmax(q·d^-1/2 kᵀ + mask) v + LePE(v) computed by
+hand (EDT has no relative position bias; LePE is its positional term). One EDT-T block:
 two LayerNorms (2 × 120), qkv 60→180 (10,980), two LePE depthwise 3 × 3
 convs on 30 channels (2 × 300), proj 60→60 (3,660), MLP 60→120 (7,320),
 depthwise 5 × 5 on 120 (3,120), 120→60 (7,260) = 33,180.

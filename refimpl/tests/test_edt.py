@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 import torch
@@ -334,3 +335,93 @@ def test_standard_edt_t_block_parameter_count() -> None:
     # Sum over the official CSwinTransformerBlock layers for EDT-T (module docstring).
     block = CrossedLocalAttentionBlock(60, num_heads=6, window=(6, 24), shifted=False, mlp_ratio=2.0)
     assert sum(p.numel() for p in block.parameters()) == 33_180
+
+
+def _hand_window_attention(q: list, k: list, v: list, lepe_w: list, lepe_b: list, *, heads: int,
+                           window: tuple[int, int], blocked: set[tuple[int, int]]) -> list:
+    # One window, plain float64 Python from the official definition (fenglinglwb/EDT @ f4b3b77,
+    # utils/modules/edt.py WindowAttention): per head, softmax(q·head_dim^-0.5 kᵀ + mask) v, plus LePE, a
+    # depthwise 3 × 3 convolution of V zero-padded at the window border. EDT has no relative position bias;
+    # LePE is its positional term (the official WindowAttention gives these numbers to 1e-15, mask −100 there).
+    # ``blocked`` pairs (query, key) get the mask's large negative value.
+    kh, kw = window
+    n, c = kh * kw, len(q[0])
+    d = c // heads
+    out = [[0.0] * c for _ in range(n)]
+    for h in range(heads):
+        ch = range(h * d, (h + 1) * d)
+        for i in range(n):
+            logits = [sum(q[i][a] * k[j][a] for a in ch) * d ** -0.5 for j in range(n)]
+            logits = [float("-inf") if (i, j) in blocked else x for j, x in enumerate(logits)]
+            top = max(logits)
+            e = [math.exp(x - top) for x in logits]
+            for a in ch:
+                out[i][a] = sum(e[j] * v[j][a] for j in range(n)) / sum(e)
+    for a in range(c):
+        for r in range(kh):
+            for s in range(kw):
+                acc = lepe_b[a]
+                for dr in (-1, 0, 1):
+                    for ds in (-1, 0, 1):
+                        if 0 <= r + dr < kh and 0 <= s + ds < kw:
+                            acc += lepe_w[a][dr + 1][ds + 1] * v[(r + dr) * kw + s + ds][a]
+                out[r * kw + s][a] += acc
+    return out
+
+
+@pytest.mark.parametrize("blocked", [set(), {(0, 1), (0, 5), (3, 0), (6, 7), (7, 2)}])
+def test_window_attention_matches_the_definition_on_one_window(blocked: set[tuple[int, int]]) -> None:
+    # Sec. 3.2: one 2 × 4 window, 4 channels in 2 heads (head_dim 2, scale 2^-0.5), q ≠ k ≠ v, LePE on.
+    window, c, heads = (2, 4), 4, 2
+    n = window[0] * window[1]
+    attn = LePEWindowAttention(dim=c, window=window, num_heads=heads).double()
+    lepe_w = [[[0.2 * math.sin(1.3 * a + 0.7 * r + 0.4 * s) for s in range(3)] for r in range(3)] for a in range(c)]
+    lepe_b = [0.05 * (a - 1.5) for a in range(c)]
+    with torch.no_grad():
+        attn.lepe.weight.copy_(torch.tensor(lepe_w, dtype=torch.float64).view(c, 1, 3, 3))
+        attn.lepe.bias.copy_(torch.tensor(lepe_b, dtype=torch.float64))
+    q = [[1.5 * math.sin(0.9 * t + 1.7 * a) for a in range(c)] for t in range(n)]
+    k = [[1.2 * math.cos(0.6 * t - 0.8 * a + 0.3) for a in range(c)] for t in range(n)]
+    v = [[0.5 + 0.25 * t - 0.4 * a + 0.1 * t * a for a in range(c)] for t in range(n)]
+    mask = None
+    if blocked:  # the shift masks' form: (nW, N, N), 0 where allowed, a large negative value where not
+        mask = torch.zeros(1, n, n, dtype=torch.float64)
+        for i, j in blocked:
+            mask[0, i, j] = float("-inf")
+
+    def grid(rows: list) -> torch.Tensor:
+        return torch.tensor(rows, dtype=torch.float64).view(1, *window, c)
+
+    with torch.no_grad():
+        out = attn(grid(q), grid(k), grid(v), mask)
+    expected = grid(_hand_window_attention(q, k, v, lepe_w, lepe_b, heads=heads, window=window, blocked=blocked))
+    assert attn.scale == 2 ** -0.5
+    _close(out, expected, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize(("task", "first", "mean", "std"), [
+    ("x2", [-568.3923889328098, -2226.1256171693535, 3486.9847246646123, -145.25395723150206],
+     2593.1473708251406, 12829.29797840275),
+    ("g15", [3.196787714821615, 4.447323453625004, 5.262588811338185, 5.656700801863586],
+     4.447854110769431, 7.745171185640518),
+])
+def test_three_level_heads_match_the_official_network(task: str, first: list[float], mean: float, std: float) -> None:
+    # MODEL.DEPTH (= DATASET.NOISE_DOWN) is a free setting of the official Network; at 3 the encoders widen
+    # f → 2f → 4f → 8f and the decoders read skips deepest-first over three levels, where index arithmetic that
+    # happens to agree at two levels no longer does. fenglinglwb/EDT @ f4b3b77, utils/modules/edt.py Network with
+    # IMAGE_SIZE 8, WINDOW_SIZE (2, 4), DEPTHS [2], EMBED_DIM 8, NUM_HEADS [2], NUM_FEAT 2, DEPTH 3,
+    # UPSAMPLER 'pixelshuffledirect', SCALES [2], NOISE_LEVELS [15], float64, _fill's rule, the inputs below:
+    # 39,639 parameters; the outputs agree to 1e-14 relative.
+    config = EDTConfig(embed_dim=8, depths=(2,), num_heads=2, window=(2, 4), num_feat=2, head_depth=3)
+    model = EDT(config, tasks={"x2": ("sr", 2), "g15": ("denoise", 0)}).double().eval()
+    assert _count(model) == 39_639
+    _fill(model)
+    if task == "x2":
+        x = (torch.arange(3 * 8 * 8, dtype=torch.float64).view(1, 3, 8, 8) * 0.713).sin() * 0.5 + 0.5
+    else:  # 64² = 8 · 2³, so the body sees 8² tokens
+        x = (torch.arange(3 * 64 * 64, dtype=torch.float64).view(1, 3, 64, 64) * 0.291).cos() * 0.5 + 0.5
+    with torch.no_grad():
+        out = model(x, task)
+    assert out.shape == ((1, 3, 16, 16) if task == "x2" else (1, 3, 64, 64))
+    _close(out.flatten()[:4], torch.tensor(first, dtype=torch.float64), atol=0, rtol=1e-9)
+    assert (out.mean().item(), out.std().item()) == pytest.approx((mean, std), rel=1e-9)
