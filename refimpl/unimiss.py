@@ -1,110 +1,320 @@
-"""Unified 2D and 3D Pre-training for Medical Image Classification and Segmentation (UniMiSS).
+"""UniMiSS: Universal Medical Self-Supervised Learning via Breaking Dimensionality Barrier.
 
-Yutong Xie, Jianpeng Zhang, Yong Xia, Qi Wu. 2021. arXiv:2112.09356.
-Catalog id: ``unified-2d-3d-medical-pretraining``.
+Yutong Xie, Jianpeng Zhang, Yong Xia, Qi Wu. 2021. arXiv:2112.09356 (first
+titled "Unified 2D and 3D Pre-training for Medical Image Classification and
+Segmentation"). Catalog id: ``unified-2d-3d-medical-pretraining``.
 
-Implemented, at toy size: the idea that breaks the 2D/3D gap — one backbone
-for 2D images and 3D volumes. Each dimensionality has its own stem (a 2D or a
-3D patch embedding, i.e. a strided convolution) that turns the input into a
-sequence of tokens of one width; the Transformer blocks after the stems are
-shared, so 2D and 3D data train the same weights; a pooled token feeds a
-shared classification head.
+Implemented: the encoder of MiT, the pyramid medical Transformer that lets one
+network learn from 2D images and 3D volumes.
 
-Official code: YtongXie/UniMiSS-code (``UniMiSS/models/MiT.py`` @ 0bce2c8,
-``MiT_encoder.py``). Its MiT backbone is a pyramid Transformer: per-stage 2D
-and 3D patch embeddings (``Conv2d`` / ``Conv3d``), Transformer blocks whose
-q, kv, projection and MLP weights are shared by both dimensionalities while
-the spatial-reduction convolution of each attention layer has a 2D and a 3D
-copy, and a DINO-style self-distillation objective. This module keeps only
-the shared-weight structure at toy size, so no official preset or parameter
-count is reproduced.
+* Switchable patch embedding (SPE): every down-sampling step has a 2D and a 3D
+  branch (convolution without bias → InstanceNorm with affine parameters →
+  LeakyReLU(0.01)); the rank of the input picks the branch. A 7×7(×7) stem
+  with stride 2 (2D) or (1, 2, 2) (3D) is followed, at each of four stages, by
+  a 3×3(×3) embedding with stride 2, so a stage's grid is the previous one
+  halved (in depth too, for volumes).
+* The embedded patches of either dimensionality become one sequence: a class
+  token (a learnt vector at stage 1; at stages 2–4 a linear map of the previous
+  stage's class token) is prepended and a learnt position embedding of the
+  modality is added (resampled, bicubic in 2D and trilinear in 3D, when the
+  grid differs from the one of the configured input size).
+* Transformer blocks (pre-norm, ``x + Attn(LN(x))``, ``x + MLP(LN(x))``, GELU
+  MLP) whose q, kv, output projection and MLP weights are shared by 2D and 3D
+  inputs. Attention is spatial-reduction attention: queries come from every
+  token; keys and values from the class token and the patch grid reduced by a
+  strided ``sr×sr`` convolution, which has a 2D and a 3D copy in each layer,
+  followed by one LayerNorm shared by both.
+* Outputs, as the official encoder returns them: the stem's feature map, the
+  patch feature maps of stages 1–3 (class token removed) and the stage-4
+  token sequence with its class token in front.
 
-Deviations from the paper and the official code: no pyramid of stages, no
-spatial-reduction attention, no pre-training objective, no segmentation
-decoder; the stems are single strided convolutions and the blocks are
-``refimpl.vit`` blocks, fully shared between 2D and 3D inputs.
+Official code: YtongXie/UniMiSS-code, ``UniMiSS/models/MiT_encoder.py`` and
+``UniMiSS/models/Pacth_embeds.py`` (added in 7d3a592) with
+``UniMiSS/models/MiT.py`` (created in 0bce2c8, last changed in 4f530a7; the
+three files are unchanged up to 68be0a4). ``OFFICIAL`` is the encoder the
+pre-training script builds (``main.py``: ``--arch model_small`` →
+``encoder_small``, ``norm2D='IN2'``, ``norm3D='IN3'``, ``act='LeakyReLU'``,
+``modal_type='MM'``, inputs 224² and 16×96×96): 28,523,888 parameters (2D-only
+17,321,312, 3D-only 24,644,064); ``OFFICIAL_TINY`` (``encoder_tiny``, one block
+per stage): 13,859,392. Counted by instantiating the official encoders; tested,
+with the output shapes at 224² and 16×96×96, and a float64 worked example on a
+rule-filled small configuration that equals the official encoder's output.
+
+Deviations from the paper and the official code:
+
+* Only the encoder is implemented: the MiT decoder of pre-training (transposed-
+  convolution embeddings with skip additions and three more Transformer stages;
+  43,942,944 parameters for ``model_small`` with its encoder), the DINO-style
+  projection head, the self-distillation loss with its centring and teacher
+  temperature, the mixed 2D/3D training schedule and the downstream
+  segmentation decoders are not.
+* Stochastic depth and dropout are left out: the rates are 0 in the official
+  encoder (``main.py`` passes ``drop_path_rate=0.1`` to ``model_small``, which
+  does not forward it).
+* Only instance normalisation is offered in the embeddings (the official
+  ``Norm_layer`` also offers batch, group and layer norms; pre-training uses
+  instance norm), and no weight-standardised convolutions (``ws=False``).
+* Grids are read off the embedding's output, so odd sizes work; the official
+  code halves the size with ``//`` and fails there.
+* The position embedding is resampled to the grid's (depth, height, width)
+  from the configured grid. The official code passes width where height is
+  expected and, in 3D, assumes the configured depth; on the inputs it accepts
+  without error (square in-plane grids, configured depth) the two agree.
+* The 2D and 3D stems take ``in_chans_2d`` and ``in_chans_3d`` channels
+  (official: 3 and 1, the 3 being fixed in the code).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .registry import Example, register_example, seeded
-from .vit import TransformerBlock
+
+# The rank of a batch names its modality.
+MODALITY_OF_RANK = {4: "2d", 5: "3d"}
 
 
 @dataclass(frozen=True)
-class UniMiSSConfig:
-    in_chans: int = 1  # CT / X-ray intensities
-    patch_2d: int = 4
-    patch_3d: int = 4
-    dim: int = 32
-    depth: int = 2
-    num_heads: int = 4
-    num_classes: int = 3
+class MiTConfig:
+    """MiT encoder; defaults are the official pre-training encoder (``encoder_small``, ``main.py``)."""
+
+    in_chans_2d: int = 3  # MiT_encoder.py: the 2D stem convolution takes 3 channels
+    in_chans_3d: int = 1  # MiT_encoder.py: in_chans=1 (CT volumes)
+    stem_dim: int = 32  # MiT_encoder.py: the 7×7(×7) stem has 32 channels
+    embed_dims: tuple[int, ...] = (48, 128, 256, 512)  # encoder_small
+    depths: tuple[int, ...] = (2, 3, 4, 3)  # encoder_small
+    num_heads: tuple[int, ...] = (1, 2, 4, 8)  # encoder_small
+    mlp_ratios: tuple[float, ...] = (4, 4, 4, 4)  # encoder_small
+    sr_ratios: tuple[int, ...] = (6, 4, 2, 1)  # encoder_small: spatial-reduction kernel = stride
+    qkv_bias: bool = True  # encoder_small
+    img_size_2d: int = 224  # main.py --img_size2D
+    img_size_3d: tuple[int, int, int] = (16, 96, 96)  # main.py --img_size3D
+    leaky_slope: float = 0.01  # main.py act='LeakyReLU'; Pacth_embeds.py negative_slope=1e-2
+    norm_eps: float = 1e-6  # encoder_small: norm_layer=partial(nn.LayerNorm, eps=1e-6)
+    sr_norm_eps: float = 1e-5  # MiT_encoder.py Attention: nn.LayerNorm(dim), PyTorch's default eps
+    modalities: tuple[str, ...] = ("2d", "3d")  # main.py modal_type='MM': both branches
 
 
-TINY = UniMiSSConfig()
+OFFICIAL = MiTConfig(
+    in_chans_2d=3, in_chans_3d=1, stem_dim=32, embed_dims=(48, 128, 256, 512), depths=(2, 3, 4, 3),
+    num_heads=(1, 2, 4, 8), mlp_ratios=(4, 4, 4, 4), sr_ratios=(6, 4, 2, 1), qkv_bias=True,
+    img_size_2d=224, img_size_3d=(16, 96, 96), leaky_slope=0.01, norm_eps=1e-6, sr_norm_eps=1e-5,
+    modalities=("2d", "3d"),
+)  # YtongXie/UniMiSS-code UniMiSS/models/MiT_encoder.py encoder_small, as main.py builds it
+OFFICIAL_TINY = MiTConfig(depths=(1, 1, 1, 1))  # MiT_encoder.py encoder_tiny (main.py --arch model_tiny)
+# A small encoder of the same design: unequal widths, heads and MLP ratios per stage, two blocks
+# in stage 2, reduction in stages 1 and 2 only, a non-cubic volume (grid depth ≠ height).
+TINY = MiTConfig(
+    stem_dim=8, embed_dims=(8, 16, 24, 32), depths=(1, 2, 1, 1), num_heads=(1, 2, 2, 4),
+    mlp_ratios=(4, 2, 4, 4), sr_ratios=(4, 2, 1, 1), img_size_2d=64, img_size_3d=(32, 32, 32),
+)
 
 
-class Stem2D(nn.Module):
-    """(N, C, H, W) → tokens (N, HW/p², D)."""
+def stage_grids(config: MiTConfig, modality: str) -> list[tuple[int, ...]]:
+    """Patch grid of each stage at the configured input size (the position embeddings' grids).
 
-    def __init__(self, in_chans: int, dim: int, patch: int) -> None:
+    2D: the stem and every stage halve the side. 3D: the stem keeps the depth, the stages halve it.
+    """
+    if modality == "2d":
+        return [(config.img_size_2d // 2 ** (i + 2),) * 2 for i in range(4)]
+    d, h, w = config.img_size_3d
+    return [(d // 2 ** (i + 1), h // 2 ** (i + 2), w // 2 ** (i + 2)) for i in range(4)]
+
+
+class ConvNormAct(nn.Module):
+    """Convolution without bias → InstanceNorm (affine) → LeakyReLU, in 2 or 3 dimensions."""
+
+    def __init__(self, dims: int, in_chans: int, out_chans: int, kernel: int, stride: int | tuple[int, ...],
+                 padding: int, slope: float) -> None:
         super().__init__()
-        self.proj = nn.Conv2d(in_chans, dim, patch, stride=patch)
+        conv = nn.Conv2d if dims == 2 else nn.Conv3d
+        norm = nn.InstanceNorm2d if dims == 2 else nn.InstanceNorm3d
+        self.conv = conv(in_chans, out_chans, kernel, stride=stride, padding=padding, bias=False)
+        self.norm = norm(out_chans, affine=True)
+        self.slope = slope
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.proj(x).flatten(2).transpose(1, 2)
+        return F.leaky_relu(self.norm(self.conv(x)), self.slope)
 
 
-class Stem3D(nn.Module):
-    """(N, C, D, H, W) → tokens (N, DHW/p³, D)."""
+class SwitchablePatchEmbedding(nn.Module):
+    """SPE: a 2D and a 3D embedding of one width; the input's rank picks the branch.
 
-    def __init__(self, in_chans: int, dim: int, patch: int) -> None:
+    Returns the feature map (N, C, *grid) of the chosen branch.
+    """
+
+    def __init__(self, in_2d: int, in_3d: int, out_chans: int, kernel: int, stride_2d: int,
+                 stride_3d: tuple[int, int, int], padding: int, slope: float,
+                 modalities: tuple[str, ...] = ("2d", "3d")) -> None:
         super().__init__()
-        self.proj = nn.Conv3d(in_chans, dim, patch, stride=patch)
+        self.branch_2d = ConvNormAct(2, in_2d, out_chans, kernel, stride_2d, padding, slope) \
+            if "2d" in modalities else None
+        self.branch_3d = ConvNormAct(3, in_3d, out_chans, kernel, stride_3d, padding, slope) \
+            if "3d" in modalities else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.proj(x).flatten(2).transpose(1, 2)
+        branch = self.branch_2d if x.dim() == 4 else self.branch_3d
+        if branch is None:
+            raise ValueError(f"this encoder has no {MODALITY_OF_RANK[x.dim()]} branch")
+        return branch(x)
 
 
-class UnifiedBackbone(nn.Module):
-    """Dimension-specific stems, shared Transformer blocks, shared head: logits (N, classes)."""
+class SpatialReductionAttention(nn.Module):
+    """Multi-head attention whose keys and values come from a reduced grid plus the class token.
 
-    def __init__(self, config: UniMiSSConfig = TINY) -> None:
+    q, kv and proj are shared by the modalities; the reduction convolution (kernel = stride = sr)
+    has one copy per modality and is followed by a LayerNorm both share.
+    """
+
+    def __init__(self, dim: int, num_heads: int, sr_ratio: int, qkv_bias: bool = True,
+                 sr_norm_eps: float = 1e-5, modalities: tuple[str, ...] = ("2d", "3d")) -> None:
         super().__init__()
-        self.stem_2d = Stem2D(config.in_chans, config.dim, config.patch_2d)
-        self.stem_3d = Stem3D(config.in_chans, config.dim, config.patch_3d)
-        self.blocks = nn.ModuleList(TransformerBlock(config.dim, config.num_heads, 2 * config.dim)
-                                    for _ in range(config.depth))
-        self.norm = nn.LayerNorm(config.dim)
-        self.head = nn.Linear(config.dim, config.num_classes)
+        if dim % num_heads:
+            raise ValueError(f"width {dim} is not divisible by {num_heads} heads")
+        self.num_heads = num_heads
+        self.scale = (dim // num_heads) ** -0.5
+        self.q = nn.Linear(dim, dim, bias=qkv_bias)
+        self.kv = nn.Linear(dim, 2 * dim, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim)
+        self.sr_ratio = sr_ratio
+        if sr_ratio > 1:
+            self.sr_2d = nn.Conv2d(dim, dim, sr_ratio, stride=sr_ratio) if "2d" in modalities else None
+            self.sr_3d = nn.Conv3d(dim, dim, sr_ratio, stride=sr_ratio) if "3d" in modalities else None
+            self.sr_norm = nn.LayerNorm(dim, eps=sr_norm_eps)
 
-    def encode(self, tokens: torch.Tensor) -> torch.Tensor:
-        for block in self.blocks:
-            tokens = block(tokens)
-        return self.norm(tokens)
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        n, length, dim = x.shape
+        return x.reshape(n, length, self.num_heads, dim // self.num_heads).transpose(1, 2)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """2D input (N, C, H, W) or 3D input (N, C, D, H, W), chosen by the number of dimensions."""
-        if x.dim() == 4:
-            tokens = self.stem_2d(x)
-        elif x.dim() == 5:
-            tokens = self.stem_3d(x)
-        else:
+    def forward(self, x: torch.Tensor, grid: tuple[int, ...]) -> torch.Tensor:
+        """x: (N, 1 + prod(grid), C), class token first; grid: the patch grid, (H, W) or (D, H, W)."""
+        n, length, dim = x.shape
+        source = x
+        if self.sr_ratio > 1:
+            reduce = self.sr_2d if len(grid) == 2 else self.sr_3d
+            patches = x[:, 1:].transpose(1, 2).reshape(n, dim, *grid)
+            reduced = reduce(patches).flatten(2).transpose(1, 2)
+            source = self.sr_norm(torch.cat([x[:, :1], reduced], dim=1))
+        k, v = self.kv(source).chunk(2, dim=-1)
+        q, k, v = self._heads(self.q(x)), self._heads(k), self._heads(v)
+        attn = torch.softmax(q @ k.transpose(-2, -1) * self.scale, dim=-1)
+        return self.proj((attn @ v).transpose(1, 2).reshape(n, length, dim))
+
+
+class MiTBlock(nn.Module):
+    """Pre-norm Transformer block: x + Attn(LN(x)), then x + MLP(LN(x)) with a GELU MLP."""
+
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: float, sr_ratio: int, qkv_bias: bool = True,
+                 norm_eps: float = 1e-6, sr_norm_eps: float = 1e-5,
+                 modalities: tuple[str, ...] = ("2d", "3d")) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
+        self.attn = SpatialReductionAttention(dim, num_heads, sr_ratio, qkv_bias, sr_norm_eps, modalities)
+        self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
+        hidden = int(dim * mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+
+    def forward(self, x: torch.Tensor, grid: tuple[int, ...]) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x), grid)
+        return x + self.mlp(self.norm2(x))
+
+
+def resample_position(pos: torch.Tensor, stored: tuple[int, ...], grid: tuple[int, ...]) -> torch.Tensor:
+    """Position embedding (1, 1 + prod(stored), C) for a patch grid ``grid``.
+
+    The class token's entry is kept; the patch entries, laid out on ``stored``, are resampled
+    (bicubic in 2D, trilinear in 3D) with scale factors (g + 0.1) / s, as the official code does
+    (the 0.1 keeps floor(s · factor) = g despite rounding).
+    """
+    if tuple(grid) == tuple(stored):
+        return pos
+    dim = pos.shape[-1]
+    patches = pos[:, 1:].reshape(1, *stored, dim).movedim(-1, 1)
+    factors = tuple((g + 0.1) / s for g, s in zip(grid, stored, strict=True))
+    mode = "bicubic" if len(grid) == 2 else "trilinear"
+    patches = F.interpolate(patches, scale_factor=factors, mode=mode)
+    return torch.cat([pos[:, :1], patches.flatten(2).transpose(1, 2)], dim=1)
+
+
+class MiTEncoder(nn.Module):
+    """MiT encoder: SPE stem, four SPE + Transformer stages, 2D and 3D inputs through shared blocks.
+
+    ``forward`` takes (N, C, H, W) images or (N, C, D, H, W) volumes and returns five tensors:
+    the stem's feature map, the feature maps of stages 1–3 and the stage-4 tokens (N, 1 + L, C)
+    with the class token first.
+    """
+
+    def __init__(self, config: MiTConfig = OFFICIAL) -> None:
+        super().__init__()
+        c = config
+        self.config = c
+        dims = c.embed_dims
+        self.stem = SwitchablePatchEmbedding(c.in_chans_2d, c.in_chans_3d, c.stem_dim, 7, 2, (1, 2, 2), 3,
+                                             c.leaky_slope, c.modalities)
+        self.embeds = nn.ModuleList(
+            SwitchablePatchEmbedding(cin, cin, cout, 3, 2, (2, 2, 2), 1, c.leaky_slope, c.modalities)
+            for cin, cout in zip((c.stem_dim, *dims[:-1]), dims, strict=True))
+        self.grids = {m: stage_grids(c, m) for m in c.modalities}
+        self.pos_2d = nn.ParameterList(self._positions("2d"))
+        self.pos_3d = nn.ParameterList(self._positions("3d"))
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dims[0]))
+        self.cls_proj = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
+        self.blocks = nn.ModuleList(
+            nn.ModuleList(MiTBlock(dims[i], c.num_heads[i], c.mlp_ratios[i], c.sr_ratios[i], c.qkv_bias,
+                                   c.norm_eps, c.sr_norm_eps, c.modalities) for _ in range(c.depths[i]))
+            for i in range(4))
+        for p in (*self.pos_2d, *self.pos_3d, self.cls_token):
+            nn.init.trunc_normal_(p, std=0.02)
+
+    def _positions(self, modality: str) -> list[nn.Parameter]:
+        if modality not in self.config.modalities:
+            return []
+        return [nn.Parameter(torch.zeros(1, 1 + math.prod(g), d))
+                for g, d in zip(self.grids[modality], self.config.embed_dims, strict=True)]
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        modality = MODALITY_OF_RANK.get(x.dim())
+        if modality is None:
             raise ValueError(f"expected a 4-D image or 5-D volume batch, got shape {tuple(x.shape)}")
-        return self.head(self.encode(tokens).mean(dim=1))
+        if modality not in self.config.modalities:
+            raise ValueError(f"this encoder has no {modality} branch")
+        positions = self.pos_2d if modality == "2d" else self.pos_3d
+        n = x.shape[0]
+        x = self.stem(x)
+        outputs = [x]
+        cls = self.cls_token.expand(n, -1, -1)
+        for i, (embed, blocks) in enumerate(zip(self.embeds, self.blocks, strict=True)):
+            feature = embed(x)
+            grid = tuple(feature.shape[2:])
+            if i > 0:
+                cls = self.cls_proj[i - 1](cls)
+            tokens = torch.cat([cls, feature.flatten(2).transpose(1, 2)], dim=1)
+            tokens = tokens + resample_position(positions[i], self.grids[modality][i], grid)
+            for block in blocks:
+                tokens = block(tokens, grid)
+            if i == 3:
+                outputs.append(tokens)
+                break
+            cls = tokens[:, :1]
+            x = tokens[:, 1:].transpose(1, 2).reshape(n, -1, *grid)
+            outputs.append(x)
+        return outputs
 
 
-@register_example(covers=[UnifiedBackbone, Stem2D, Stem3D])
-def unimiss_2d_and_3d() -> Example:
+@register_example(covers=[MiTEncoder, SwitchablePatchEmbedding, SpatialReductionAttention, MiTBlock,
+                          resample_position])
+def unimiss_mit_2d_and_3d() -> Example:
     g = seeded(0)
-    model = UnifiedBackbone(TINY)
-    images = torch.randn(2, 1, 16, 16, generator=g)
-    volumes = torch.randn(2, 1, 8, 16, 16, generator=g)
-    return Example(model=model, inputs=(images, volumes), output_shapes=((2, 3), (2, 3)),
-                   run=lambda m, a, b: (m(a), m(b)))
+    model = MiTEncoder(TINY)
+    images = torch.randn(2, 3, 64, 64, generator=g)
+    volumes = torch.randn(2, 1, 32, 32, 32, generator=g)
+    return Example(model=model, inputs=(images, volumes),
+                   output_shapes=((2, 8, 32, 32), (2, 8, 16, 16), (2, 16, 8, 8), (2, 24, 4, 4), (2, 5, 32),
+                                  (2, 8, 32, 16, 16), (2, 8, 16, 8, 8), (2, 16, 8, 4, 4), (2, 24, 4, 2, 2),
+                                  (2, 3, 32)),
+                   run=lambda m, a, b: (*m(a), *m(b)))

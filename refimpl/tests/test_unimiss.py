@@ -1,74 +1,310 @@
-"""UniMiSS (arXiv:2112.09356): 2D images and 3D volumes through one shared backbone."""
+"""UniMiSS (arXiv:2112.09356): the MiT encoder takes 2D images and 3D volumes through shared Transformers."""
 
 from __future__ import annotations
+
+import dataclasses
+import math
+import zlib
 
 import pytest
 import torch
 
-from refimpl.unimiss import TINY, Stem2D, Stem3D, UnifiedBackbone
+from refimpl.unimiss import (
+    OFFICIAL,
+    OFFICIAL_TINY,
+    TINY,
+    MiTBlock,
+    MiTConfig,
+    MiTEncoder,
+    SpatialReductionAttention,
+    SwitchablePatchEmbedding,
+    resample_position,
+)
+
+# Official figures: YtongXie/UniMiSS-code @ 4f530a70ec535f1355ea84949e605958472adc1d
+# (UniMiSS/models/MiT_encoder.py and Pacth_embeds.py as added in 7d3a592, MiT.py created in 0bce2c8;
+# unchanged up to 68be0a4), instantiated with torch 2.13 and counted with sum(p.numel()).
 
 
-def test_both_paths_run_and_share_the_backbone() -> None:
-    model = UnifiedBackbone(TINY)
-    images = torch.randn(2, 1, 16, 16)
-    volumes = torch.randn(2, 1, 8, 16, 16)
-    assert model(images).shape == model(volumes).shape == (2, 3)
-    assert isinstance(model.stem_2d, Stem2D) and isinstance(model.stem_3d, Stem3D)
-    assert model.stem_2d(images).shape == (2, 16, 32)
-    assert model.stem_3d(volumes).shape == (2, 32, 32)
-    # each path trains its own stem and the same blocks and head
-    model(images).sum().backward()
-    assert model.stem_3d.proj.weight.grad is None
-    shared_from_2d = model.blocks[0].attn.qkv.weight.grad.clone()
-    head_from_2d = model.head.weight.grad.clone()
-    model.zero_grad(set_to_none=True)
-    model(volumes).sum().backward()
-    assert model.stem_2d.proj.weight.grad is None
-    assert model.blocks[0].attn.qkv.weight.grad.abs().sum() > 0 and shared_from_2d.abs().sum() > 0
-    assert model.head.weight.grad.abs().sum() > 0 and head_from_2d.abs().sum() > 0
+def _count(config: MiTConfig) -> int:
+    with torch.device("meta"):
+        return sum(p.numel() for p in MiTEncoder(config).parameters())
 
 
-def test_shared_weights_mean_equal_tokens_give_equal_outputs() -> None:
-    # If a 3D stem maps a volume to the same tokens as the 2D stem maps an image, the outputs agree.
-    model = UnifiedBackbone(TINY).eval()
-    image = torch.randn(1, 1, 16, 16)
-    tokens = model.stem_2d(image)
-    torch.testing.assert_close(model(image), model.head(model.encode(tokens).mean(dim=1)))
-    with torch.no_grad():  # a depth-4 volume of identical slices and a 3D kernel that averages over depth
-        model.stem_3d.proj.weight.copy_(model.stem_2d.proj.weight[:, :, None].expand(-1, -1, 4, -1, -1) / 4)
-        model.stem_3d.proj.bias.copy_(model.stem_2d.proj.bias)
-    volume = image[:, :, None].expand(-1, -1, 4, -1, -1)
-    torch.testing.assert_close(model(volume), model(image), atol=1e-5, rtol=1e-5)
+def test_defaults_are_the_official_pretraining_encoder() -> None:
+    # main.py: --arch model_small -> encoder_small(norm2D='IN2', norm3D='IN3', act='LeakyReLU', modal_type='MM'),
+    # --img_size2D 224, --img_size3D [16, 96, 96]; encoder_small: embed_dims [48, 128, 256, 512],
+    # depths [2, 3, 4, 3], num_heads [1, 2, 4, 8], mlp_ratios 4, sr_ratios [6, 4, 2, 1], qkv_bias=True,
+    # LayerNorm eps 1e-6; the reduction's LayerNorm and the stem (3 -> 32 in 2D, 1 -> 32 in 3D) are fixed in
+    # MiT_encoder.py; LeakyReLU slope 1e-2 in Pacth_embeds.py.
+    c = MiTConfig()
+    assert c == OFFICIAL
+    assert (c.in_chans_2d, c.in_chans_3d, c.stem_dim) == (3, 1, 32)
+    assert c.embed_dims == (48, 128, 256, 512) and c.depths == (2, 3, 4, 3)
+    assert c.num_heads == (1, 2, 4, 8) and c.mlp_ratios == (4, 4, 4, 4) and c.sr_ratios == (6, 4, 2, 1)
+    assert c.qkv_bias is True and c.img_size_2d == 224 and c.img_size_3d == (16, 96, 96)
+    assert (c.leaky_slope, c.norm_eps, c.sr_norm_eps) == (0.01, 1e-6, 1e-5)
+    assert c.modalities == ("2d", "3d")
+    assert dataclasses.replace(OFFICIAL, depths=(1, 1, 1, 1)) == OFFICIAL_TINY  # encoder_tiny
+    with torch.device("meta"):
+        assert MiTEncoder().config == OFFICIAL
 
 
-def test_bad_input_rank_is_refused() -> None:
-    with pytest.raises(ValueError, match="4-D image or 5-D volume"):
-        UnifiedBackbone(TINY)(torch.randn(2, 16, 16))
+def test_official_parameter_counts() -> None:
+    # encoder_small, modal_type 'MM' / '2D' / '3D', and encoder_tiny 'MM' (official code, see top of file).
+    assert _count(OFFICIAL) == 28_523_888
+    assert _count(dataclasses.replace(OFFICIAL, modalities=("2d",))) == 17_321_312
+    assert _count(dataclasses.replace(OFFICIAL, modalities=("3d",))) == 24_644_064
+    assert _count(OFFICIAL_TINY) == 13_859_392
 
 
-def test_stems_emit_patches_in_row_major_order() -> None:
-    # With an identity projection each token is its flattened patch: 2D tokens run over (h, w),
-    # 3D tokens over (d, h, w), row-major, on non-square inputs.
-    s2 = Stem2D(1, 4, 2)
-    s3 = Stem3D(1, 8, 2)
+def test_official_position_grids_and_output_shapes() -> None:
+    # Official pos_embed2D1..4 and pos_embed3D1..4, and encoder outputs at 224² and 16×96×96 (meta device).
+    with torch.device("meta"):
+        model = MiTEncoder(OFFICIAL)
+    assert [tuple(p.shape) for p in model.pos_2d] == [(1, 3137, 48), (1, 785, 128), (1, 197, 256), (1, 50, 512)]
+    assert [tuple(p.shape) for p in model.pos_3d] == [(1, 4609, 48), (1, 577, 128), (1, 73, 256), (1, 10, 512)]
+    out_2d = model(torch.empty(1, 3, 224, 224, device="meta"))
+    out_3d = model(torch.empty(1, 1, 16, 96, 96, device="meta"))
+    assert [tuple(o.shape) for o in out_2d] == [(1, 32, 112, 112), (1, 48, 56, 56), (1, 128, 28, 28),
+                                                (1, 256, 14, 14), (1, 50, 512)]
+    assert [tuple(o.shape) for o in out_3d] == [(1, 32, 16, 48, 48), (1, 48, 8, 24, 24), (1, 128, 4, 12, 12),
+                                                (1, 256, 2, 6, 6), (1, 10, 512)]
+
+
+# --- the worked example: TINY, every parameter filled by a rule keyed on its name, float64 -----------------
+# The official MiT_encoder was built with the same stage settings (embed_dims [8, 16, 24, 32], depths
+# [1, 2, 1, 1], num_heads [1, 2, 2, 4], mlp_ratios [4, 2, 4, 4], sr_ratios [4, 2, 1, 1], qkv_bias, LayerNorm
+# eps 1e-6, IN2/IN3, LeakyReLU, img_size2D 64, img_size3D [32, 32, 32]), its fixed 32-channel stem rebuilt
+# at 8 channels from the same Conv2dBlock/Conv3dBlock/PatchEmbed classes, its parameters renamed to these
+# (patch_embed2D0 -> stem.branch_2d, patch_embed2D{k}.proj -> embeds.{k-1}.branch_2d, pos_embed2D{k} ->
+# pos_2d.{k-1}, block{k} -> blocks.{k-1}, attn.sr2D/sr3D/norm -> attn.sr_2d/sr_3d/sr_norm, mlp.fc1/fc2 ->
+# mlp.0/2, cls_tokens1 -> cls_token, cls_tokens{k} -> cls_proj.{k-2}; same shapes) and filled with _rule.
+
+
+def _rule(name: str, shape: tuple[int, ...]) -> torch.Tensor:
+    numel = math.prod(shape)
+    wave = torch.sin(0.37 * torch.arange(numel, dtype=torch.float64) + zlib.crc32(name.encode()) % 1000 / 100)
+    parts = name.split(".")
+    if len(parts) > 1 and "norm" in parts[-2]:
+        value = 1 + 0.2 * wave
+    elif name.startswith(("pos_", "cls_token")):
+        value = 0.5 * wave
+    elif len(shape) == 1:
+        value = 0.1 * wave
+    else:
+        value = wave / math.sqrt(numel // shape[0])
+    return value.reshape(shape)
+
+
+def _rule_input(shape: tuple[int, ...]) -> torch.Tensor:
+    i = torch.arange(math.prod(shape), dtype=torch.float64)
+    return (torch.sin(0.3 * i) + 0.2 * torch.cos(0.07 * i + 1)).reshape(shape)
+
+
+def _filled_tiny() -> MiTEncoder:
+    model = MiTEncoder(TINY).double()
     with torch.no_grad():
-        s2.proj.weight.copy_(torch.eye(4).reshape(4, 1, 2, 2))
-        s2.proj.bias.zero_()
-        s3.proj.weight.copy_(torch.eye(8).reshape(8, 1, 2, 2, 2))
-        s3.proj.bias.zero_()
-    img = torch.arange(24.0).reshape(1, 1, 4, 6)
-    t2 = s2(img)
-    assert t2.shape == (1, 6, 4)
-    torch.testing.assert_close(t2[0, 4], img[0, 0, 2:4, 2:4].reshape(-1))  # patch (1, 1)
-    vol = torch.arange(96.0).reshape(1, 1, 4, 4, 6)
-    t3 = s3(vol)
-    assert t3.shape == (1, 12, 8)
-    torch.testing.assert_close(t3[0, 7], vol[0, 0, 2:4, 0:2, 2:4].reshape(-1))  # patch (1, 0, 1)
+        for name, p in model.named_parameters():
+            p.copy_(_rule(name, tuple(p.shape)))
+    return model
 
 
-def test_toy_backbone_layout() -> None:
-    c = TINY
-    assert (c.in_chans, c.patch_2d, c.patch_3d, c.dim, c.depth, c.num_heads, c.num_classes) == (1, 4, 4, 32, 2, 4, 3)
-    model = UnifiedBackbone(c)
-    assert len(model.blocks) == 2 and all(b.mlp.fc1.out_features == 64 for b in model.blocks)
-    assert isinstance(model.norm, torch.nn.LayerNorm) and model.stem_2d.proj.in_channels == 1
+# Per output: shape, mean, first three values, last value of the last sample (official encoder, float64).
+OFFICIAL_2D = [
+    ((2, 8, 32, 32), 1.173547782120432, [1.5657461809488333, 1.9689882417247035, 2.1771951189866283],
+     0.9580300888353286),
+    ((2, 8, 16, 16), 1.1734543698335353, [0.9838195198915857, 2.026297621539035, 0.8751338879516841],
+     -0.43296920448984444),
+    ((2, 16, 8, 8), 1.2475408444384595, [2.7112498458390206, 2.8727181899716157, 1.8891079293006545],
+     -3.1327929593079484),
+    ((2, 24, 4, 4), 1.0481375657911494, [-0.32186990145680894, 1.7404068053348805, 2.77485479119664],
+     0.7537205093807146),
+    ((2, 5, 32), 0.9325725898619218, [11.090777783550978, -10.725593815564185, 7.1941668482262555],
+     2.5257638508557694),
+]
+OFFICIAL_3D = [
+    ((2, 8, 32, 16, 16), 0.9341400761782257, [0.4287745990139318, 0.7561578739384951, 1.5240988248385778],
+     0.2614782814873599),
+    ((2, 8, 16, 8, 8), 1.1295959012917496, [4.21288863948348, 5.180415146526206, 2.8547978575585247],
+     1.291529398899585),
+    ((2, 16, 8, 4, 4), 1.790912332866772, [-1.5152025637971729, -0.4801918903864548, -3.0634012091950584],
+     -9.771744905864168),
+    ((2, 24, 4, 2, 2), 1.1067622844565197, [0.8397802943343846, 1.9826286568237106, 0.4189646685093106],
+     1.6533679764989466),
+    ((2, 3, 32), 0.7986894886101742, [3.503268729606097, -10.251904796117765, 16.5891333729315],
+     -1.2869228392148884),
+]
+# Stage-4 tokens at inputs larger than the configured ones (position embeddings resampled):
+# 96² (bicubic, grids 24/12/6/3 from 16/8/4/2) and 32×64×64 (trilinear, in-plane grids doubled).
+OFFICIAL_2D_96 = ((1, 10, 32), 1.0238049281160528, [11.20055155968769, -11.346719619861105, 7.874067035931493],
+                  2.4286008059530677)
+OFFICIAL_3D_64 = ((1, 9, 32), 1.006582449379139, [2.6548499754919823, -10.529929406097851, 17.737878603489573],
+                  -1.3138302883660888)
+
+
+def _check(out: torch.Tensor, want: tuple) -> None:
+    shape, mean, first, last = want
+    assert tuple(out.shape) == shape
+    got = [out.mean().item(), *out.flatten()[:3].tolist(), out[-1].flatten()[-1].item()]
+    assert got == pytest.approx([mean, *first, last], rel=0, abs=1e-9)
+
+
+def test_tiny_has_the_official_layout_of_its_settings() -> None:
+    # The official encoder built as described above has 105,120 parameters.
+    assert sum(p.numel() for p in MiTEncoder(TINY).parameters()) == 105_120
+
+
+def test_2d_and_3d_outputs_equal_the_official_encoder() -> None:
+    model = _filled_tiny()
+    with torch.no_grad():
+        out_2d = model(_rule_input((2, 3, 64, 64)))
+        out_3d = model(_rule_input((2, 1, 32, 32, 32)))
+    assert len(out_2d) == len(out_3d) == 5
+    for out, want in zip(out_2d, OFFICIAL_2D, strict=True):
+        _check(out, want)
+    for out, want in zip(out_3d, OFFICIAL_3D, strict=True):
+        _check(out, want)
+
+
+def test_larger_inputs_resample_the_position_embeddings_as_the_official_encoder() -> None:
+    model = _filled_tiny()
+    with torch.no_grad():
+        _check(model(_rule_input((1, 3, 96, 96)))[-1], OFFICIAL_2D_96)
+        _check(model(_rule_input((1, 1, 32, 64, 64)))[-1], OFFICIAL_3D_64)
+
+
+# --- the claims of the design ------------------------------------------------------------------------------
+
+
+def test_transformer_weights_are_shared_and_embeddings_and_reductions_are_per_modality() -> None:
+    model = MiTEncoder(TINY)
+    images = torch.randn(2, 3, 64, 64)
+    volumes = torch.randn(2, 1, 32, 32, 32)
+
+    def grads(x: torch.Tensor) -> dict[str, bool]:
+        model.zero_grad(set_to_none=True)
+        sum(o.sum() for o in model(x)).backward()
+        return {n: p.grad is not None and bool(p.grad.abs().sum() > 0) for n, p in model.named_parameters()}
+
+    g2, g3 = grads(images), grads(volumes)
+    for name in g2:
+        if "_2d" in name:
+            assert g2[name] and not g3[name], name
+        elif "_3d" in name:
+            assert g3[name] and not g2[name], name
+        else:  # q, kv, proj, MLP, LayerNorms (the reduction's too), class token and its projections
+            assert g2[name] and g3[name], name
+    attn = model.blocks[0][0].attn
+    assert isinstance(attn.sr_2d, torch.nn.Conv2d) and isinstance(attn.sr_3d, torch.nn.Conv3d)
+    assert attn.sr_2d.kernel_size == attn.sr_2d.stride == (4, 4)
+    assert attn.sr_3d.kernel_size == attn.sr_3d.stride == (4, 4, 4)
+    assert not hasattr(model.blocks[2][0].attn, "sr_2d")  # sr ratio 1: keys from every token
+
+
+def test_switchable_embedding_layout() -> None:
+    # Pacth_embeds.py Conv2dBlock/Conv3dBlock: conv without bias -> InstanceNorm(affine) -> LeakyReLU;
+    # the stem is 7×7(×7), stride 2 or (1, 2, 2), padding 3; stage embeddings 3×3(×3), stride 2, padding 1.
+    model = MiTEncoder(TINY)
+    s2, s3 = model.stem.branch_2d, model.stem.branch_3d
+    assert (s2.conv.in_channels, s2.conv.out_channels, s2.conv.kernel_size, s2.conv.stride, s2.conv.padding) == (
+        3, 8, (7, 7), (2, 2), (3, 3))
+    assert (s3.conv.in_channels, s3.conv.kernel_size, s3.conv.stride, s3.conv.padding) == (
+        1, (7, 7, 7), (1, 2, 2), (3, 3, 3))
+    e2, e3 = model.embeds[1].branch_2d, model.embeds[1].branch_3d
+    assert (e2.conv.in_channels, e2.conv.out_channels, e2.conv.kernel_size, e2.conv.stride, e2.conv.padding) == (
+        8, 16, (3, 3), (2, 2), (1, 1))
+    assert (e3.conv.kernel_size, e3.conv.stride, e3.conv.padding) == ((3, 3, 3), (2, 2, 2), (1, 1, 1))
+    for block in (s2, s3, e2, e3):
+        assert block.conv.bias is None and block.norm.affine and block.slope == 0.01
+    assert isinstance(s2.norm, torch.nn.InstanceNorm2d) and isinstance(s3.norm, torch.nn.InstanceNorm3d)
+    # LeakyReLU, not ReLU: a negative pre-activation passes scaled by 0.01
+    spe = SwitchablePatchEmbedding(1, 1, 1, 1, 1, (1, 1, 1), 0, 0.01)
+    with torch.no_grad():
+        spe.branch_2d.conv.weight.fill_(1.0)
+    x = torch.tensor([[[[1.0, 2.0], [3.0, 6.0]]]])  # mean 3, std 1.8708 -> normalised (-1.069, ...)
+    want = (x - 3) / torch.sqrt(x.var(unbiased=False) + 1e-5)
+    torch.testing.assert_close(spe(x), torch.where(want > 0, want, 0.01 * want))
+
+
+def test_block_widths_norms_and_heads_follow_the_config() -> None:
+    model = MiTEncoder(TINY)
+    assert [len(b) for b in model.blocks] == [1, 2, 1, 1]
+    block = model.blocks[1][1]
+    assert isinstance(block, MiTBlock)
+    assert block.mlp[0].out_features == 32 and isinstance(block.mlp[1], torch.nn.GELU)  # 16 · mlp ratio 2
+    assert block.mlp[1].approximate == "none"
+    assert block.norm1.eps == block.norm2.eps == 1e-6 and block.attn.sr_norm.eps == 1e-5
+    assert block.attn.num_heads == 2 and block.attn.scale == 8 ** -0.5
+    assert block.attn.q.bias is not None and block.attn.kv.out_features == 32
+    no_bias = MiTEncoder(dataclasses.replace(TINY, qkv_bias=False)).blocks[0][0].attn
+    assert no_bias.q.bias is None and no_bias.kv.bias is None and no_bias.proj.bias is not None
+    assert [p.proj.in_features for p in (model.blocks[i][0].attn for i in range(4))] == [8, 16, 24, 32]
+    assert [(m.in_features, m.out_features) for m in model.cls_proj] == [(8, 16), (16, 24), (24, 32)]
+
+
+def test_attention_with_reduction_matches_its_definition() -> None:
+    # softmax(q kᵀ / sqrt(d_head)) v per head, keys/values from LN([cls; conv_sr(patches)]), on a 3×4 grid
+    torch.manual_seed(0)
+    attn = SpatialReductionAttention(4, 2, 2).double()
+    x = torch.randn(2, 1 + 4 * 6, 4, dtype=torch.float64)
+    grid = (4, 6)
+    patches = x[:, 1:].transpose(1, 2).reshape(2, 4, 4, 6)
+    reduced = torch.nn.functional.conv2d(patches, attn.sr_2d.weight, attn.sr_2d.bias, stride=2)
+    src = torch.cat([x[:, :1], reduced.flatten(2).transpose(1, 2)], dim=1)
+    src = torch.nn.functional.layer_norm(src, (4,), attn.sr_norm.weight, attn.sr_norm.bias, 1e-5)
+    q = x @ attn.q.weight.T + attn.q.bias
+    kv = src @ attn.kv.weight.T + attn.kv.bias
+    k, v = kv[..., :4], kv[..., 4:]
+    heads = []
+    for h in range(2):
+        s = slice(2 * h, 2 * h + 2)
+        w = torch.softmax(q[..., s] @ k[..., s].transpose(1, 2) / math.sqrt(2), dim=-1)
+        heads.append(w @ v[..., s])
+    want = torch.cat(heads, dim=-1) @ attn.proj.weight.T + attn.proj.bias
+    torch.testing.assert_close(attn(x, grid), want)
+    with pytest.raises(ValueError, match="not divisible"):
+        SpatialReductionAttention(6, 4, 1)
+
+
+def test_position_resampling() -> None:
+    # Same grid: unchanged. Stored (1, 1, 2) -> (1, 1, 4), trilinear with scale factor 4.1 / 2 = 2.05:
+    # source coordinates (j + 0.5) / 2.05 - 0.5 clamp to [0, 1]: 0, 0.23171, 0.71951, 1.
+    pos = torch.tensor([[[9.0], [1.0], [3.0]]], dtype=torch.float64)
+    assert resample_position(pos, (1, 1, 2), (1, 1, 2)) is pos
+    out = resample_position(pos, (1, 1, 2), (1, 1, 4))
+    t = torch.tensor([0.0, 1.5 / 2.05 - 0.5, 2.5 / 2.05 - 0.5, 1.0], dtype=torch.float64)
+    torch.testing.assert_close(out[0, :, 0], torch.cat([torch.tensor([9.0], dtype=torch.float64), 1 + 2 * t]))
+    # 2D: a pattern varying along the width stays on the width axis of a wider (2, 4) grid
+    pos2 = torch.tensor([[[0.0], [1.0], [5.0], [1.0], [5.0]]])
+    grid = resample_position(pos2, (2, 2), (2, 4))[0, 1:, 0].reshape(2, 4)
+    torch.testing.assert_close(grid[0], grid[1])
+    assert bool((grid[0, 1:] >= grid[0, :-1]).all()) and grid[0, 0] < grid[0, -1]
+
+
+def test_class_token_enters_at_stage_1() -> None:
+    # The stem runs before the class token is prepended; stage-1 patches attend to it.
+    model = MiTEncoder(TINY).eval()
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        base = model(x)
+        model.cls_token.add_(1.0)
+        moved = model(x)
+    torch.testing.assert_close(base[0], moved[0])
+    assert not torch.allclose(base[1], moved[1])
+    assert base[4].shape == (1, 1 + 2 * 2, 32)
+
+
+def test_odd_sizes_and_bad_inputs() -> None:
+    model = MiTEncoder(TINY)
+    out = model(torch.randn(1, 3, 72, 72))  # grids 36, 18, 9, 5, 3
+    assert [tuple(o.shape) for o in out] == [(1, 8, 36, 36), (1, 8, 18, 18), (1, 16, 9, 9), (1, 24, 5, 5),
+                                             (1, 10, 32)]
+    with pytest.raises(ValueError, match="4-D image or 5-D volume"):
+        model(torch.randn(2, 16, 16))
+    only_2d = MiTEncoder(dataclasses.replace(TINY, modalities=("2d",)))
+    assert only_2d.stem.branch_3d is None and len(only_2d.pos_3d) == 0 and only_2d.blocks[0][0].attn.sr_3d is None
+    with pytest.raises(ValueError, match="no 3d branch"):
+        only_2d(torch.randn(1, 1, 32, 32, 32))
+    with pytest.raises(ValueError, match="no 2d branch"):
+        SwitchablePatchEmbedding(1, 1, 4, 3, 2, (2, 2, 2), 1, 0.01, ("3d",))(torch.randn(1, 1, 8, 8))
