@@ -105,7 +105,7 @@ OFFICIAL = MiTConfig(
     num_heads=(1, 2, 4, 8), mlp_ratios=(4, 4, 4, 4), sr_ratios=(6, 4, 2, 1), qkv_bias=True,
     img_size_2d=224, img_size_3d=(16, 96, 96), leaky_slope=0.01, norm_eps=1e-6, sr_norm_eps=1e-5,
     modalities=("2d", "3d"),
-)  # YtongXie/UniMiSS-code UniMiSS/models/MiT_encoder.py encoder_small, as main.py builds it
+)  # YtongXie/UniMiSS-code @ 4f530a7, UniMiSS/models/MiT_encoder.py encoder_small, as main.py builds it
 OFFICIAL_TINY = MiTConfig(depths=(1, 1, 1, 1))  # MiT_encoder.py encoder_tiny (main.py --arch model_tiny)
 # A small encoder of the same design: unequal widths, heads and MLP ratios per stage, two blocks
 # in stage 2, reduction in stages 1 and 2 only, a non-cubic volume (grid depth ≠ height).
@@ -132,6 +132,8 @@ class ConvNormAct(nn.Module):
     def __init__(self, dims: int, in_chans: int, out_chans: int, kernel: int, stride: int | tuple[int, ...],
                  padding: int, slope: float) -> None:
         super().__init__()
+        if dims not in (2, 3):
+            raise ValueError(f"expected 2 or 3 spatial dimensions, got {dims}")
         conv = nn.Conv2d if dims == 2 else nn.Conv3d
         norm = nn.InstanceNorm2d if dims == 2 else nn.InstanceNorm3d
         self.conv = conv(in_chans, out_chans, kernel, stride=stride, padding=padding, bias=False)

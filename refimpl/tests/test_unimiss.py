@@ -13,6 +13,7 @@ from refimpl.unimiss import (
     OFFICIAL,
     OFFICIAL_TINY,
     TINY,
+    ConvNormAct,
     MiTBlock,
     MiTConfig,
     MiTEncoder,
@@ -241,6 +242,12 @@ def test_block_widths_norms_and_heads_follow_the_config() -> None:
     assert no_bias.q.bias is None and no_bias.kv.bias is None and no_bias.proj.bias is not None
     assert [p.proj.in_features for p in (model.blocks[i][0].attn for i in range(4))] == [8, 16, 24, 32]
     assert [(m.in_features, m.out_features) for m in model.cls_proj] == [(8, 16), (16, 24), (24, 32)]
+    # Built alone, a block and its attention default to the official encoder's settings.
+    alone = MiTBlock(16, 2, 4, 2)
+    assert alone.attn.q.bias is not None and alone.attn.kv.bias is not None
+    assert alone.norm1.eps == 1e-6 and alone.attn.sr_norm.eps == 1e-5
+    assert alone.attn.sr_2d is not None and alone.attn.sr_3d is not None
+    assert SpatialReductionAttention(16, 2, 1).q.bias is not None
 
 
 def test_attention_with_reduction_matches_its_definition() -> None:
@@ -306,5 +313,7 @@ def test_odd_sizes_and_bad_inputs() -> None:
     assert only_2d.stem.branch_3d is None and len(only_2d.pos_3d) == 0 and only_2d.blocks[0][0].attn.sr_3d is None
     with pytest.raises(ValueError, match="no 3d branch"):
         only_2d(torch.randn(1, 1, 32, 32, 32))
+    with pytest.raises(ValueError, match="2 or 3 spatial dimensions"):
+        ConvNormAct(1, 1, 4, 3, 2, 1, 0.01)
     with pytest.raises(ValueError, match="no 2d branch"):
         SwitchablePatchEmbedding(1, 1, 4, 3, 2, (2, 2, 2), 1, 0.01, ("3d",))(torch.randn(1, 1, 8, 8))
