@@ -4,8 +4,8 @@ Yutong Xie, Jianpeng Zhang, Yong Xia, Qi Wu. 2021. arXiv:2112.09356 (first
 titled "Unified 2D and 3D Pre-training for Medical Image Classification and
 Segmentation"). Catalog id: ``unified-2d-3d-medical-pretraining``.
 
-Implemented: the encoder of MiT, the pyramid medical Transformer that lets one
-network learn from 2D images and 3D volumes.
+Implemented: MiT, the pyramid U-like medical Transformer that lets one network
+learn from 2D images and 3D volumes (encoder and pre-training decoder).
 
 * Switchable patch embedding (SPE): every down-sampling step has a 2D and a 3D
   branch (convolution without bias → InstanceNorm with affine parameters →
@@ -27,6 +27,12 @@ network learn from 2D images and 3D volumes.
 * Outputs, as the official encoder returns them: the stem's feature map, the
   patch feature maps of stages 1–3 (class token removed) and the stage-4
   token sequence with its class token in front.
+* The decoder that makes MiT U-like (``MiT``): three stages back up the
+  pyramid, each a 2×2(×2) transposed convolution (one per modality) whose
+  output is added to the encoder's feature map of the same grid, a class token
+  mapped linearly from the previous one, a position embedding per modality and
+  the same shared spatial-reduction blocks; the LayerNorm-ed final class token
+  is the representation that self-distillation trains.
 
 Official code: YtongXie/UniMiSS-code, ``UniMiSS/models/MiT_encoder.py`` and
 ``UniMiSS/models/Pacth_embeds.py`` (added in 7d3a592) with
@@ -35,22 +41,27 @@ three files are unchanged up to 68be0a4). ``OFFICIAL`` is the encoder the
 pre-training script builds (``main.py``: ``--arch model_small`` →
 ``encoder_small``, ``norm2D='IN2'``, ``norm3D='IN3'``, ``act='LeakyReLU'``,
 ``modal_type='MM'``, inputs 224² and 16×96×96): 28,523,888 parameters (2D-only
-17,321,312, 3D-only 24,644,064); ``OFFICIAL_TINY`` (``encoder_tiny``, one block
-per stage): 13,859,392. Counted by instantiating the official encoders; tested,
-with the output shapes at 224² and 16×96×96, and a float64 worked example on a
-rule-filled small configuration that equals the official encoder's output.
+17,321,312, 3D-only 24,644,064), and with the decoder (``MiT``, ``model_small``)
+43,942,944 (2D-only 23,804,704, 3D-only 36,996,000); ``OFFICIAL_TINY``
+(``encoder_tiny`` / ``model_tiny``, one block per stage): 13,859,392 and
+20,380,336. Counted by instantiating the official models; tested, with the
+output shapes at 224² and 16×96×96 (encoder: 32×112², 48×56², 128×28², 256×14²
+and 50 tokens of 512; 32×16×48², 48×8×24², 128×4×12², 256×2×6² and 10 tokens;
+MiT: a 48-vector), and float64 worked examples on a rule-filled small
+configuration (``TINY``) that equal the official encoder's and MiT's outputs to
+1e-9, at the configured sizes and with resampled position embeddings.
 
 Deviations from the paper and the official code:
 
-* Only the encoder is implemented: the MiT decoder of pre-training (transposed-
-  convolution embeddings with skip additions and three more Transformer stages;
-  43,942,944 parameters for ``model_small`` with its encoder), the DINO-style
-  projection head, the self-distillation loss with its centring and teacher
-  temperature, the mixed 2D/3D training schedule and the downstream
-  segmentation decoders are not.
+* Not implemented: the DINO-style projection head (3-layer MLP to 256, L2
+  normalisation, weight-normalised 65,536-way layer), the self-distillation
+  loss with its teacher centring, temperatures and EMA teacher, the 2D/3D
+  alternation of training and the downstream segmentation decoders.
 * Stochastic depth and dropout are left out: the rates are 0 in the official
-  encoder (``main.py`` passes ``drop_path_rate=0.1`` to ``model_small``, which
+  model (``main.py`` passes ``drop_path_rate=0.1`` to ``model_small``, which
   does not forward it).
+* The official decoder's unused ``nn.Upsample`` members are left out (they hold
+  no parameters).
 * Only instance normalisation is offered in the embeddings (the official
   ``Norm_layer`` also offers batch, group and layer norms; pre-training uses
   instance norm), and no weight-standardised convolutions (``ws=False``).
@@ -98,20 +109,32 @@ class MiTConfig:
     norm_eps: float = 1e-6  # encoder_small: norm_layer=partial(nn.LayerNorm, eps=1e-6)
     sr_norm_eps: float = 1e-5  # MiT_encoder.py Attention: nn.LayerNorm(dim), PyTorch's default eps
     modalities: tuple[str, ...] = ("2d", "3d")  # main.py modal_type='MM': both branches
+    # The decoder of pre-training (MiT.py model_small): three stages back up the pyramid.
+    dec_dims: tuple[int, ...] = (256, 128, 48)  # model_small embed_dims
+    dec_depths: tuple[int, ...] = (3, 4, 3)  # model_small depths
+    dec_heads: tuple[int, ...] = (8, 4, 2)  # model_small num_heads
+    dec_mlp_ratios: tuple[float, ...] = (4, 4, 4)  # model_small mlp_ratios
+    dec_sr_ratios: tuple[int, ...] = (2, 4, 6)  # model_small sr_ratios
+    dec_qkv_bias: bool = False  # MiT.py: model_small passes none, MiT's default qkv_bias=False
+    dec_norm_eps: float = 1e-5  # MiT.py: norm_layer=nn.LayerNorm, PyTorch's default eps
 
 
 OFFICIAL = MiTConfig(
     in_chans_2d=3, in_chans_3d=1, stem_dim=32, embed_dims=(48, 128, 256, 512), depths=(2, 3, 4, 3),
     num_heads=(1, 2, 4, 8), mlp_ratios=(4, 4, 4, 4), sr_ratios=(6, 4, 2, 1), qkv_bias=True,
     img_size_2d=224, img_size_3d=(16, 96, 96), leaky_slope=0.01, norm_eps=1e-6, sr_norm_eps=1e-5,
-    modalities=("2d", "3d"),
+    modalities=("2d", "3d"), dec_dims=(256, 128, 48), dec_depths=(3, 4, 3), dec_heads=(8, 4, 2),
+    dec_mlp_ratios=(4, 4, 4), dec_sr_ratios=(2, 4, 6), dec_qkv_bias=False, dec_norm_eps=1e-5,
 )  # YtongXie/UniMiSS-code @ 4f530a7, UniMiSS/models/MiT_encoder.py encoder_small, as main.py builds it
-OFFICIAL_TINY = MiTConfig(depths=(1, 1, 1, 1))  # MiT_encoder.py encoder_tiny (main.py --arch model_tiny)
+# MiT_encoder.py encoder_tiny and MiT.py model_tiny (main.py --arch model_tiny)
+OFFICIAL_TINY = MiTConfig(depths=(1, 1, 1, 1), dec_depths=(1, 1, 1))
 # A small encoder of the same design: unequal widths, heads and MLP ratios per stage, two blocks
 # in stage 2, reduction in stages 1 and 2 only, a non-cubic volume (grid depth ≠ height).
 TINY = MiTConfig(
     stem_dim=8, embed_dims=(8, 16, 24, 32), depths=(1, 2, 1, 1), num_heads=(1, 2, 2, 4),
     mlp_ratios=(4, 2, 4, 4), sr_ratios=(4, 2, 1, 1), img_size_2d=64, img_size_3d=(32, 32, 32),
+    dec_dims=(24, 16, 8), dec_depths=(1, 2, 1), dec_heads=(2, 2, 1), dec_mlp_ratios=(4, 2, 4),
+    dec_sr_ratios=(2, 2, 4),
 )
 
 
@@ -280,6 +303,10 @@ class MiTEncoder(nn.Module):
                 for g, d in zip(self.grids[modality], self.config.embed_dims, strict=True)]
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return self.encode(x)[0]
+
+    def encode(self, x: torch.Tensor) -> tuple[list[torch.Tensor], tuple[int, ...]]:
+        """The five outputs of ``forward`` and the stage-4 patch grid."""
         modality = MODALITY_OF_RANK.get(x.dim())
         if modality is None:
             raise ValueError(f"expected a 4-D image or 5-D volume batch, got shape {tuple(x.shape)}")
@@ -299,13 +326,83 @@ class MiTEncoder(nn.Module):
             tokens = tokens + resample_position(positions[i], self.grids[modality][i], grid)
             for block in blocks:
                 tokens = block(tokens, grid)
-            if i == 3:
-                outputs.append(tokens)
-                break
             cls = tokens[:, :1]
             x = tokens[:, 1:].transpose(1, 2).reshape(n, -1, *grid)
-            outputs.append(x)
-        return outputs
+            outputs.append(x if i < 3 else tokens)  # the last stage keeps its class token
+        return outputs, grid
+
+
+class MiT(nn.Module):
+    """MiT: the encoder and a decoder back up the pyramid; the pre-training representation.
+
+    Each decoder stage up-samples the previous grid by a 2×2(×2) transposed convolution, adds the
+    encoder's feature map of that grid (stages 3, 2, 1), prepends a class token (a linear map of the
+    previous one, the encoder's stage-4 class token first), adds a position embedding of the
+    modality and runs Transformer blocks. ``forward`` returns the final class token after a
+    LayerNorm, (N, dec_dims[-1]): what the projection head of self-distillation receives.
+    """
+
+    def __init__(self, config: MiTConfig = OFFICIAL) -> None:
+        super().__init__()
+        c = config
+        self.config = c
+        self.encoder = MiTEncoder(c)
+        ins = (c.embed_dims[-1], *c.dec_dims[:-1])
+        self.up_2d = nn.ModuleList(nn.ConvTranspose2d(a, b, 2, stride=2) for a, b in zip(ins, c.dec_dims, strict=True)) \
+            if "2d" in c.modalities else None
+        self.up_3d = nn.ModuleList(nn.ConvTranspose3d(a, b, 2, stride=2) for a, b in zip(ins, c.dec_dims, strict=True)) \
+            if "3d" in c.modalities else None
+        # Decoder stage j works on the grid of encoder stage 3 - j.
+        self.grids = {m: g[2::-1] for m, g in self.encoder.grids.items()}
+        self.pos_2d = nn.ParameterList(self._positions("2d"))
+        self.pos_3d = nn.ParameterList(self._positions("3d"))
+        self.cls_proj = nn.ModuleList(nn.Linear(a, b) for a, b in zip(ins, c.dec_dims, strict=True))
+        self.blocks = nn.ModuleList(
+            nn.ModuleList(MiTBlock(c.dec_dims[j], c.dec_heads[j], c.dec_mlp_ratios[j], c.dec_sr_ratios[j],
+                                   c.dec_qkv_bias, c.dec_norm_eps, c.sr_norm_eps, c.modalities)
+                          for _ in range(c.dec_depths[j]))
+            for j in range(3))
+        self.norm = nn.LayerNorm(c.dec_dims[-1], eps=c.dec_norm_eps)
+        for p in (*self.pos_2d, *self.pos_3d):
+            nn.init.trunc_normal_(p, std=0.02)
+
+    def _positions(self, modality: str) -> list[nn.Parameter]:
+        if modality not in self.config.modalities:
+            return []
+        return [nn.Parameter(torch.zeros(1, 1 + math.prod(g), d))
+                for g, d in zip(self.grids[modality], self.config.dec_dims, strict=True)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features, grid = self.encoder.encode(x)  # raises on a rank or modality the encoder lacks
+        modality = MODALITY_OF_RANK[x.dim()]
+        ups, positions = (self.up_2d, self.pos_2d) if modality == "2d" else (self.up_3d, self.pos_3d)
+        tokens = features[-1]
+        n = tokens.shape[0]
+        cls = tokens[:, :1]
+        x = tokens[:, 1:].transpose(1, 2).reshape(n, -1, *grid)
+        for j, (up, blocks) in enumerate(zip(ups, self.blocks, strict=True)):
+            skip = features[3 - j]
+            up_map = up(x)
+            grid = tuple(up_map.shape[2:])
+            patches = (up_map + skip).flatten(2).transpose(1, 2)
+            cls = self.cls_proj[j](cls)
+            seq = torch.cat([cls, patches], dim=1)
+            seq = seq + resample_position(positions[j], self.grids[modality][j], grid)
+            for block in blocks:
+                seq = block(seq, grid)
+            cls = seq[:, :1]
+            x = seq[:, 1:].transpose(1, 2).reshape(n, -1, *grid)
+        return self.norm(seq[:, 0])
+
+
+@register_example(covers=[MiT])
+def unimiss_mit_representation() -> Example:
+    g = seeded(0)
+    model = MiT(TINY)
+    images = torch.randn(2, 3, 64, 64, generator=g)
+    volumes = torch.randn(2, 1, 32, 32, 32, generator=g)
+    return Example(model=model, inputs=(images, volumes), output_shapes=((2, 8), (2, 8)),
+                   run=lambda m, a, b: (m(a), m(b)))
 
 
 @register_example(covers=[MiTEncoder, SwitchablePatchEmbedding, SpatialReductionAttention, MiTBlock,

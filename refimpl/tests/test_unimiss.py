@@ -14,6 +14,7 @@ from refimpl.unimiss import (
     OFFICIAL_TINY,
     TINY,
     ConvNormAct,
+    MiT,
     MiTBlock,
     MiTConfig,
     MiTEncoder,
@@ -27,9 +28,16 @@ from refimpl.unimiss import (
 # unchanged up to 68be0a4), instantiated with torch 2.13 and counted with sum(p.numel()).
 
 
-def _count(config: MiTConfig) -> int:
+def _count(config: MiTConfig, model: type[torch.nn.Module] = MiTEncoder) -> int:
     with torch.device("meta"):
-        return sum(p.numel() for p in MiTEncoder(config).parameters())
+        return sum(p.numel() for p in model(config).parameters())
+
+
+def _counts(config: MiTConfig) -> tuple[int, int]:
+    """Parameters of the encoder and of the whole MiT (one meta build)."""
+    with torch.device("meta"):
+        mit = MiT(config)
+    return sum(p.numel() for p in mit.encoder.parameters()), sum(p.numel() for p in mit.parameters())
 
 
 def test_defaults_are_the_official_pretraining_encoder() -> None:
@@ -46,31 +54,47 @@ def test_defaults_are_the_official_pretraining_encoder() -> None:
     assert c.qkv_bias is True and c.img_size_2d == 224 and c.img_size_3d == (16, 96, 96)
     assert (c.leaky_slope, c.norm_eps, c.sr_norm_eps) == (0.01, 1e-6, 1e-5)
     assert c.modalities == ("2d", "3d")
-    assert dataclasses.replace(OFFICIAL, depths=(1, 1, 1, 1)) == OFFICIAL_TINY  # encoder_tiny
+    # MiT.py model_small: decoder embed_dims [256, 128, 48], depths [3, 4, 3], num_heads [8, 4, 2],
+    # mlp_ratios 4, sr_ratios [2, 4, 6]; qkv_bias and norm_layer left at MiT's defaults (False, nn.LayerNorm).
+    assert c.dec_dims == (256, 128, 48) and c.dec_depths == (3, 4, 3) and c.dec_heads == (8, 4, 2)
+    assert c.dec_mlp_ratios == (4, 4, 4) and c.dec_sr_ratios == (2, 4, 6)
+    assert c.dec_qkv_bias is False and c.dec_norm_eps == 1e-5
+    # encoder_tiny / model_tiny: one block per stage
+    assert dataclasses.replace(OFFICIAL, depths=(1, 1, 1, 1), dec_depths=(1, 1, 1)) == OFFICIAL_TINY
     with torch.device("meta"):
-        assert MiTEncoder().config == OFFICIAL
+        assert MiTEncoder().config == OFFICIAL and MiT().config == OFFICIAL
 
 
 def test_official_parameter_counts() -> None:
-    # encoder_small, modal_type 'MM' / '2D' / '3D', and encoder_tiny 'MM' (official code, see top of file).
-    assert _count(OFFICIAL) == 28_523_888
-    assert _count(dataclasses.replace(OFFICIAL, modalities=("2d",))) == 17_321_312
-    assert _count(dataclasses.replace(OFFICIAL, modalities=("3d",))) == 24_644_064
-    assert _count(OFFICIAL_TINY) == 13_859_392
+    # encoder_small and model_small (encoder and decoder) with modal_type 'MM' / '2D' / '3D', and
+    # encoder_tiny / model_tiny with 'MM' (official code, see top of file).
+    assert _counts(OFFICIAL) == (28_523_888, 43_942_944)
+    assert _counts(dataclasses.replace(OFFICIAL, modalities=("2d",))) == (17_321_312, 23_804_704)
+    assert _counts(dataclasses.replace(OFFICIAL, modalities=("3d",))) == (24_644_064, 36_996_000)
+    assert _counts(OFFICIAL_TINY) == (13_859_392, 20_380_336)
+    assert _count(OFFICIAL) == 28_523_888  # the encoder alone
 
 
 def test_official_position_grids_and_output_shapes() -> None:
-    # Official pos_embed2D1..4 and pos_embed3D1..4, and encoder outputs at 224² and 16×96×96 (meta device).
+    # Official pos_embed2D1..4, pos_embed3D1..4, DecPosEmbed2D0..2 and DecPosEmbed3D0..2; at 224² and
+    # 16×96×96 the stem's and every stage's output, and the MiT representation (meta device; the encoder's
+    # outputs are read off its stem, its embeddings and its last block, in one pass).
     with torch.device("meta"):
-        model = MiTEncoder(OFFICIAL)
-    assert [tuple(p.shape) for p in model.pos_2d] == [(1, 3137, 48), (1, 785, 128), (1, 197, 256), (1, 50, 512)]
-    assert [tuple(p.shape) for p in model.pos_3d] == [(1, 4609, 48), (1, 577, 128), (1, 73, 256), (1, 10, 512)]
-    out_2d = model(torch.empty(1, 3, 224, 224, device="meta"))
-    out_3d = model(torch.empty(1, 1, 16, 96, 96, device="meta"))
-    assert [tuple(o.shape) for o in out_2d] == [(1, 32, 112, 112), (1, 48, 56, 56), (1, 128, 28, 28),
-                                                (1, 256, 14, 14), (1, 50, 512)]
-    assert [tuple(o.shape) for o in out_3d] == [(1, 32, 16, 48, 48), (1, 48, 8, 24, 24), (1, 128, 4, 12, 12),
-                                                (1, 256, 2, 6, 6), (1, 10, 512)]
+        mit = MiT(OFFICIAL)
+    enc = mit.encoder
+    assert [tuple(p.shape) for p in enc.pos_2d] == [(1, 3137, 48), (1, 785, 128), (1, 197, 256), (1, 50, 512)]
+    assert [tuple(p.shape) for p in enc.pos_3d] == [(1, 4609, 48), (1, 577, 128), (1, 73, 256), (1, 10, 512)]
+    assert [tuple(p.shape) for p in mit.pos_2d] == [(1, 197, 256), (1, 785, 128), (1, 3137, 48)]
+    assert [tuple(p.shape) for p in mit.pos_3d] == [(1, 73, 256), (1, 577, 128), (1, 4609, 48)]
+    shapes: list[tuple[int, ...]] = []
+    for module in (enc.stem, *enc.embeds[:3], enc.blocks[3][-1]):
+        module.register_forward_hook(lambda _m, _i, out: shapes.append(tuple(out.shape)))
+    assert mit(torch.empty(1, 3, 224, 224, device="meta")).shape == (1, 48)
+    assert shapes == [(1, 32, 112, 112), (1, 48, 56, 56), (1, 128, 28, 28), (1, 256, 14, 14), (1, 50, 512)]
+    shapes.clear()
+    assert mit(torch.empty(1, 1, 16, 96, 96, device="meta")).shape == (1, 48)
+    assert shapes == [(1, 32, 16, 48, 48), (1, 48, 8, 24, 24), (1, 128, 4, 12, 12), (1, 256, 2, 6, 6),
+                      (1, 10, 512)]
 
 
 # --- the worked example: TINY, every parameter filled by a rule keyed on its name, float64 -----------------
@@ -81,6 +105,10 @@ def test_official_position_grids_and_output_shapes() -> None:
 # (patch_embed2D0 -> stem.branch_2d, patch_embed2D{k}.proj -> embeds.{k-1}.branch_2d, pos_embed2D{k} ->
 # pos_2d.{k-1}, block{k} -> blocks.{k-1}, attn.sr2D/sr3D/norm -> attn.sr_2d/sr_3d/sr_norm, mlp.fc1/fc2 ->
 # mlp.0/2, cls_tokens1 -> cls_token, cls_tokens{k} -> cls_proj.{k-2}; same shapes) and filled with _rule.
+# The official MiT (MiT.py) was built around that encoder with decoder embed_dims [24, 16, 8], num_heads
+# [2, 2, 1], depths [1, 2, 1], mlp_ratios [4, 2, 4], sr_ratios [2, 2, 4] (qkv_bias and LayerNorm at MiT's
+# defaults), its parameters renamed likewise (transformer -> encoder, DecEmbed2D{j}.proj -> up_2d.{j},
+# DecPosEmbed2D{j} -> pos_2d.{j}, Decblock{j} -> blocks.{j}, cls_tokens{j} -> cls_proj.{j}, norm -> norm).
 
 
 def _rule(name: str, shape: tuple[int, ...]) -> torch.Tensor:
@@ -103,8 +131,8 @@ def _rule_input(shape: tuple[int, ...]) -> torch.Tensor:
     return (torch.sin(0.3 * i) + 0.2 * torch.cos(0.07 * i + 1)).reshape(shape)
 
 
-def _filled_tiny() -> MiTEncoder:
-    model = MiTEncoder(TINY).double()
+def _filled_tiny(model_class: type[torch.nn.Module] = MiTEncoder) -> torch.nn.Module:
+    model = model_class(TINY).double()
     with torch.no_grad():
         for name, p in model.named_parameters():
             p.copy_(_rule(name, tuple(p.shape)))
@@ -144,6 +172,15 @@ OFFICIAL_3D_64 = ((1, 9, 32), 1.006582449379139, [2.6548499754919823, -10.529929
                   -1.3138302883660888)
 
 
+# The MiT representation (normalised final class token), official MiT, same weights rule and inputs.
+OFFICIAL_MIT_2D = ((2, 8), 0.8869858462666129, [2.2487841269517546, 2.3826679532126604, 1.8704639872354172],
+                   -0.5543848947547624)
+OFFICIAL_MIT_3D = ((2, 8), 0.9191938679696156, [1.2180400207975843, 2.0130606509596505, 2.362795456677853],
+                   -1.135733703823794)
+OFFICIAL_MIT_2D_96 = ((1, 8), 0.8872817742245209, [2.207581394071331, 2.3853431936583243, 1.899068725056572],
+                      -0.5887986960533146)
+
+
 def _check(out: torch.Tensor, want: tuple) -> None:
     shape, mean, first, last = want
     assert tuple(out.shape) == shape
@@ -152,8 +189,9 @@ def _check(out: torch.Tensor, want: tuple) -> None:
 
 
 def test_tiny_has_the_official_layout_of_its_settings() -> None:
-    # The official encoder built as described above has 105,120 parameters.
-    assert sum(p.numel() for p in MiTEncoder(TINY).parameters()) == 105_120
+    # The official encoder and MiT built as described above have 105,120 and 166,880 parameters.
+    assert _count(TINY) == 105_120
+    assert _count(TINY, MiT) == 166_880
 
 
 def test_2d_and_3d_outputs_equal_the_official_encoder() -> None:
@@ -173,6 +211,14 @@ def test_larger_inputs_resample_the_position_embeddings_as_the_official_encoder(
     with torch.no_grad():
         _check(model(_rule_input((1, 3, 96, 96)))[-1], OFFICIAL_2D_96)
         _check(model(_rule_input((1, 1, 32, 64, 64)))[-1], OFFICIAL_3D_64)
+
+
+def test_mit_representation_equals_the_official_mit() -> None:
+    model = _filled_tiny(MiT)
+    with torch.no_grad():
+        _check(model(_rule_input((2, 3, 64, 64))), OFFICIAL_MIT_2D)
+        _check(model(_rule_input((2, 1, 32, 32, 32))), OFFICIAL_MIT_3D)
+        _check(model(_rule_input((1, 3, 96, 96))), OFFICIAL_MIT_2D_96)
 
 
 # --- the claims of the design ------------------------------------------------------------------------------
@@ -248,6 +294,35 @@ def test_block_widths_norms_and_heads_follow_the_config() -> None:
     assert alone.norm1.eps == 1e-6 and alone.attn.sr_norm.eps == 1e-5
     assert alone.attn.sr_2d is not None and alone.attn.sr_3d is not None
     assert SpatialReductionAttention(16, 2, 1).q.bias is not None
+
+
+def test_decoder_goes_back_up_the_pyramid_with_skips() -> None:
+    # MiT.py: DecEmbed = ConvTranspose(kernel 2, stride 2) per modality; decoder stage j adds the encoder's
+    # stage 3 - j map; blocks without q/kv bias, LayerNorm eps 1e-5; final LayerNorm on the class token.
+    mit = MiT(TINY)
+    assert all(isinstance(u, torch.nn.ConvTranspose2d) and u.kernel_size == u.stride == (2, 2) for u in mit.up_2d)
+    assert all(isinstance(u, torch.nn.ConvTranspose3d) and u.stride == (2, 2, 2) for u in mit.up_3d)
+    assert [(u.in_channels, u.out_channels) for u in mit.up_2d] == [(32, 24), (24, 16), (16, 8)]
+    assert [(m.in_features, m.out_features) for m in mit.cls_proj] == [(32, 24), (24, 16), (16, 8)]
+    assert [len(b) for b in mit.blocks] == [1, 2, 1]
+    block = mit.blocks[1][1]
+    assert block.attn.q.bias is None and block.attn.kv.bias is None and block.norm1.eps == 1e-5
+    assert block.mlp[0].out_features == 32 and block.attn.num_heads == 2 and block.attn.sr_ratio == 2
+    assert mit.blocks[2][0].attn.sr_3d.kernel_size == (4, 4, 4) and mit.norm.eps == 1e-5
+    assert mit.grids["3d"] == [(4, 2, 2), (8, 4, 4), (16, 8, 8)]
+    # The skip: with the last up-sampling zeroed, the last decoder stage's patch tokens are the encoder's
+    # stage-1 map plus the position embedding.
+    x = torch.randn(1, 3, 64, 64)
+    seen: list[torch.Tensor] = []
+    mit.blocks[2][0].register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
+    with torch.no_grad():
+        mit.up_2d[2].weight.zero_()
+        mit.up_2d[2].bias.zero_()
+        mit(x)
+        stage_1 = mit.encoder(x)[1]
+    torch.testing.assert_close(seen[0][:, 1:] - mit.pos_2d[2][:, 1:], stage_1.flatten(2).transpose(1, 2))
+    with pytest.raises(ValueError, match="no 3d branch"):
+        MiT(dataclasses.replace(TINY, modalities=("2d",)))(torch.randn(1, 1, 32, 32, 32))
 
 
 def test_attention_with_reduction_matches_its_definition() -> None:
