@@ -5,7 +5,9 @@ titled "Unified 2D and 3D Pre-training for Medical Image Classification and
 Segmentation"). Catalog id: ``unified-2d-3d-medical-pretraining``.
 
 Implemented: MiT, the pyramid U-like medical Transformer that lets one network
-learn from 2D images and 3D volumes (encoder and pre-training decoder).
+learn from 2D images and 3D volumes (encoder and pre-training decoder), and the
+self-distillation objective it is pre-trained with. Defaults follow the
+official code's pre-training configuration.
 
 * Switchable patch embedding (SPE): every down-sampling step has a 2D and a 3D
   branch (convolution without bias → InstanceNorm with affine parameters →
@@ -33,6 +35,14 @@ learn from 2D images and 3D volumes (encoder and pre-training decoder).
   mapped linearly from the previous one, a position embedding per modality and
   the same shared spatial-reduction blocks; the LayerNorm-ed final class token
   is the representation that self-distillation trains.
+* Self-distillation (``UniMiSS`` = MiT + ``ProjectionHead``): a GELU MLP to a
+  bottleneck, L2 normalisation and a weight-normalised linear layer whose gain
+  is frozen at 1; ``self_distillation_loss``, the cross-entropy of each student
+  view's softmax (temperature 0.1) against the other view of the teacher's
+  centred softmax (temperature 0.04), with no gradient to the teacher;
+  ``update_center`` (EMA 0.9 of the teacher's batch mean); the teacher's EMA
+  (``update_teacher``) with the cosine momentum schedule from 0.996 to 1
+  (``teacher_momentum``).
 
 Official code: YtongXie/UniMiSS-code, ``UniMiSS/models/MiT_encoder.py`` and
 ``UniMiSS/models/Pacth_embeds.py`` (added in 7d3a592) with
@@ -50,13 +60,18 @@ and 50 tokens of 512; 32×16×48², 48×8×24², 128×4×12², 256×2×6² and 1
 MiT: a 48-vector), and float64 worked examples on a rule-filled small
 configuration (``TINY``) that equal the official encoder's and MiT's outputs to
 1e-9, at the configured sizes and with resampled position embeddings.
+``OFFICIAL_DISTILLATION`` holds ``main.py``'s head and loss settings; the
+official ``Head(48, 65536)`` has 21,664,000 parameters (21,598,464 trainable),
+tested, as are a float64 head output and a ``TrainLoss`` value and centre.
 
 Deviations from the paper and the official code:
 
-* Not implemented: the DINO-style projection head (3-layer MLP to 256, L2
-  normalisation, weight-normalised 65,536-way layer), the self-distillation
-  loss with its teacher centring, temperatures and EMA teacher, the 2D/3D
-  alternation of training and the downstream segmentation decoders.
+* Not implemented: the data pipeline and its views, the training loop that
+  alternates 2D and 3D epochs, the learning-rate and weight-decay schedules,
+  gradient clipping, and the downstream segmentation and classification
+  networks. The head's batch-norm option (``use_bn``, off in pre-training) is
+  not offered. ``update_center`` averages one process's batch; the official
+  code all-reduces it over processes first.
 * Stochastic depth and dropout are left out: the rates are 0 in the official
   model (``main.py`` passes ``drop_path_rate=0.1`` to ``model_small``, which
   does not forward it).
@@ -78,7 +93,7 @@ Deviations from the paper and the official code:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -92,7 +107,7 @@ MODALITY_OF_RANK = {4: "2d", 5: "3d"}
 
 @dataclass(frozen=True)
 class MiTConfig:
-    """MiT encoder; defaults are the official pre-training encoder (``encoder_small``, ``main.py``)."""
+    """MiT encoder and decoder; defaults are the official pre-training model (``model_small``, ``main.py``)."""
 
     in_chans_2d: int = 3  # MiT_encoder.py: the 2D stem convolution takes 3 channels
     in_chans_3d: int = 1  # MiT_encoder.py: in_chans=1 (CT volumes)
@@ -393,6 +408,119 @@ class MiT(nn.Module):
             cls = seq[:, :1]
             x = seq[:, 1:].transpose(1, 2).reshape(n, -1, *grid)
         return self.norm(seq[:, 0])
+
+
+@dataclass(frozen=True)
+class SelfDistillationConfig:
+    """Projection head and self-distillation objective of pre-training (official defaults)."""
+
+    out_dim: int = 65536  # main.py --out_dim
+    hidden_dim: int = 2048  # MiT.py Head: hidden_dim
+    bottleneck_dim: int = 256  # MiT.py Head: bottleneck_dim
+    num_layers: int = 3  # MiT.py Head: nlayers
+    norm_last_layer: bool = True  # main.py --norm_last_layer: the weight norm's gain stays 1
+    student_temp: float = 0.1  # main.py TrainLoss: student_temp
+    teacher_temp: float = 0.04  # main.py --teacher_temp (warm-up from 0.04 over 0 epochs: constant)
+    center_momentum: float = 0.9  # main.py TrainLoss: center_momentum
+    teacher_momentum: float = 0.996  # main.py --momentum_teacher, raised to 1 by a cosine schedule
+
+
+OFFICIAL_DISTILLATION = SelfDistillationConfig(
+    out_dim=65536, hidden_dim=2048, bottleneck_dim=256, num_layers=3, norm_last_layer=True, student_temp=0.1,
+    teacher_temp=0.04, center_momentum=0.9, teacher_momentum=0.996,
+)  # YtongXie/UniMiSS-code UniMiSS/main.py (arguments, TrainLoss) and UniMiSS/models/MiT.py Head
+TINY_DISTILLATION = SelfDistillationConfig(out_dim=10, hidden_dim=16, bottleneck_dim=6)
+
+
+class ProjectionHead(nn.Module):
+    """MLP (GELU) to a bottleneck, L2 normalisation, then a weight-normalised linear layer to ``out_dim``."""
+
+    def __init__(self, in_dim: int, config: SelfDistillationConfig = OFFICIAL_DISTILLATION) -> None:
+        super().__init__()
+        c = config
+        if c.num_layers == 1:
+            self.mlp: nn.Module = nn.Linear(in_dim, c.bottleneck_dim)
+        else:
+            layers: list[nn.Module] = [nn.Linear(in_dim, c.hidden_dim), nn.GELU()]
+            for _ in range(c.num_layers - 2):
+                layers += [nn.Linear(c.hidden_dim, c.hidden_dim), nn.GELU()]
+            self.mlp = nn.Sequential(*layers, nn.Linear(c.hidden_dim, c.bottleneck_dim))
+        for m in self.mlp.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                nn.init.zeros_(m.bias)
+        self.last_layer = nn.utils.parametrizations.weight_norm(nn.Linear(c.bottleneck_dim, c.out_dim, bias=False))
+        gain = self.last_layer.parametrizations.weight.original0
+        with torch.no_grad():
+            gain.fill_(1.0)
+        gain.requires_grad_(not c.norm_last_layer)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.last_layer(F.normalize(self.mlp(x), dim=-1))
+
+
+def self_distillation_loss(student: torch.Tensor, teacher: torch.Tensor, center: torch.Tensor,
+                           student_temp: float = OFFICIAL_DISTILLATION.student_temp,
+                           teacher_temp: float = OFFICIAL_DISTILLATION.teacher_temp, views: int = 2) -> torch.Tensor:
+    """Cross-entropy of the student's views against the centred, sharpened teacher's other view.
+
+    ``student`` stacks ``views`` views and ``teacher`` two (the global views) along the batch; every
+    (teacher view i, student view v ≠ i) pair is one term, averaged over the batch, and the terms are
+    averaged. The teacher receives no gradient.
+    """
+    targets = torch.softmax((teacher - center) / teacher_temp, dim=-1).detach().chunk(2)
+    logs = F.log_softmax(student / student_temp, dim=-1).chunk(views)
+    terms = [-(t * log).sum(dim=-1).mean() for i, t in enumerate(targets) for v, log in enumerate(logs) if v != i]
+    return torch.stack(terms).mean()
+
+
+def update_center(center: torch.Tensor, teacher: torch.Tensor,
+                  momentum: float = OFFICIAL_DISTILLATION.center_momentum) -> torch.Tensor:
+    """EMA of the teacher's batch mean: the centre subtracted from the teacher's outputs."""
+    return center * momentum + teacher.detach().mean(dim=0, keepdim=True) * (1 - momentum)
+
+
+def teacher_momentum(step: int, total_steps: int, base: float = OFFICIAL_DISTILLATION.teacher_momentum) -> float:
+    """Cosine schedule of the teacher's EMA momentum, from ``base`` at step 0 towards 1."""
+    return 1 + 0.5 * (base - 1) * (1 + math.cos(math.pi * step / total_steps))
+
+
+@torch.no_grad()
+def update_teacher(teacher: nn.Module, student: nn.Module, momentum: float) -> None:
+    """teacher ← momentum · teacher + (1 − momentum) · student, parameter by parameter."""
+    for t, s in zip(teacher.parameters(), student.parameters(), strict=True):
+        t.mul_(momentum).add_(s.detach(), alpha=1 - momentum)
+
+
+class UniMiSS(nn.Module):
+    """Student network of pre-training: MiT followed by the projection head."""
+
+    def __init__(self, config: MiTConfig = OFFICIAL,
+                 distillation: SelfDistillationConfig = OFFICIAL_DISTILLATION) -> None:
+        super().__init__()
+        self.backbone = MiT(config)
+        self.head = ProjectionHead(config.dec_dims[-1], distillation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.backbone(x))
+
+
+@register_example(covers=[UniMiSS, ProjectionHead, self_distillation_loss, update_center])
+def unimiss_self_distillation() -> Example:
+    g = seeded(0)
+    config = replace(TINY, modalities=("2d",))  # the objective does not depend on the modality
+    pair = nn.ModuleDict({"student": UniMiSS(config, TINY_DISTILLATION),
+                          "teacher": UniMiSS(config, TINY_DISTILLATION)})
+    pair["teacher"].load_state_dict(pair["student"].state_dict())  # the teacher starts as the student
+    pair["teacher"].requires_grad_(False)  # and learns only by EMA
+    views = torch.randn(4, 3, 64, 64, generator=g)  # two views of two images, view-major
+
+    def run(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = model["teacher"](x)
+        center = torch.zeros_like(out[:1])
+        return self_distillation_loss(model["student"](x), out, center), update_center(center, out)
+
+    return Example(model=pair, inputs=(views,), output_shapes=((), (1, 10)), run=run)
 
 
 @register_example(covers=[MiT])

@@ -11,16 +11,25 @@ import torch
 
 from refimpl.unimiss import (
     OFFICIAL,
+    OFFICIAL_DISTILLATION,
     OFFICIAL_TINY,
     TINY,
+    TINY_DISTILLATION,
     ConvNormAct,
     MiT,
     MiTBlock,
     MiTConfig,
     MiTEncoder,
+    ProjectionHead,
+    SelfDistillationConfig,
     SpatialReductionAttention,
     SwitchablePatchEmbedding,
+    UniMiSS,
     resample_position,
+    self_distillation_loss,
+    teacher_momentum,
+    update_center,
+    update_teacher,
 )
 
 # Official figures: YtongXie/UniMiSS-code @ 4f530a70ec535f1355ea84949e605958472adc1d
@@ -392,3 +401,112 @@ def test_odd_sizes_and_bad_inputs() -> None:
         ConvNormAct(1, 1, 4, 3, 2, 1, 0.01)
     with pytest.raises(ValueError, match="no 2d branch"):
         SwitchablePatchEmbedding(1, 1, 4, 3, 2, (2, 2, 2), 1, 0.01, ("3d",))(torch.randn(1, 1, 8, 8))
+
+
+# --- pre-training: projection head and self-distillation (UniMiSS/main.py, UniMiSS/models/MiT.py Head) ------
+
+
+def test_distillation_defaults_and_head_size_are_official() -> None:
+    # main.py: --out_dim 65536, --norm_last_layer True, --teacher_temp 0.04 (warm-up 0.04 over 0 epochs),
+    # --momentum_teacher 0.996; TrainLoss: student_temp 0.1, center_momentum 0.9; Head: nlayers 3,
+    # hidden_dim 2048, bottleneck_dim 256. The official Head(48, 65536) has 21,664,000 parameters, 21,598,464
+    # trainable (the weight norm's gain is frozen).
+    c = SelfDistillationConfig()
+    assert c == OFFICIAL_DISTILLATION
+    assert (c.out_dim, c.hidden_dim, c.bottleneck_dim, c.num_layers, c.norm_last_layer) == (65536, 2048, 256, 3, True)
+    assert (c.student_temp, c.teacher_temp, c.center_momentum, c.teacher_momentum) == (0.1, 0.04, 0.9, 0.996)
+    with torch.device("meta"):
+        head = ProjectionHead(48)
+    assert sum(p.numel() for p in head.parameters()) == 21_664_000
+    assert sum(p.numel() for p in head.parameters() if p.requires_grad) == 21_598_464
+
+
+def test_head_output_equals_the_official_head() -> None:
+    # Official Head(8, 10, hidden_dim=16, bottleneck_dim=6) in float64, weight_g = 1, the other parameters
+    # filled with _rule under these names (last_layer.weight_v -> ...original1), input _rule_input((4, 8)).
+    head = ProjectionHead(8, TINY_DISTILLATION).double()
+    with torch.no_grad():
+        for name, p in head.named_parameters():
+            p.copy_(torch.ones_like(p) if name.endswith("original0") else _rule(name, tuple(p.shape)))
+        out = head(_rule_input((4, 8)))
+    _check(out, ((4, 10), 0.00028775632434912266, [0.18787754967774423, 0.7713394421425852, -0.9995195735957667],
+                 0.5875458317810224))
+    assert out.flatten()[3].item() == pytest.approx(0.6614408803437278, abs=1e-9)
+
+
+def test_head_layers_and_frozen_gain() -> None:
+    head = ProjectionHead(8, TINY_DISTILLATION)
+    kinds = [type(m) for m in head.mlp]
+    assert kinds == [torch.nn.Linear, torch.nn.GELU, torch.nn.Linear, torch.nn.GELU, torch.nn.Linear]
+    assert [m.out_features for m in head.mlp if isinstance(m, torch.nn.Linear)] == [16, 16, 6]
+    gain = head.last_layer.parametrizations.weight.original0
+    assert not gain.requires_grad and bool((gain == 1).all()) and head.last_layer.bias is None
+    assert all(not m.bias.detach().any() for m in head.mlp if isinstance(m, torch.nn.Linear))
+    assert float(head.mlp[0].weight.detach().std()) < 0.05  # truncated normal, std 0.02
+    # gain 1: every row of the effective last-layer weight has unit norm; the bottleneck is L2-normalised, so
+    # scaling the MLP's output changes nothing
+    torch.testing.assert_close(head.last_layer.weight.detach().norm(dim=1), torch.ones(10))
+    x = torch.randn(3, 8)
+    with torch.no_grad():
+        base = head(x)
+        head.mlp[4].weight.mul_(7.0)
+        head.mlp[4].bias.mul_(7.0)
+        torch.testing.assert_close(head(x), base)
+    one = ProjectionHead(8, dataclasses.replace(TINY_DISTILLATION, num_layers=1, norm_last_layer=False))
+    assert isinstance(one.mlp, torch.nn.Linear) and one.mlp.out_features == 6
+    assert one.last_layer.parametrizations.weight.original0.requires_grad
+    four = ProjectionHead(8, dataclasses.replace(TINY_DISTILLATION, num_layers=4))
+    assert [m.out_features for m in four.mlp if isinstance(m, torch.nn.Linear)] == [16, 16, 16, 6]
+
+
+def test_self_distillation_loss_and_centre_equal_the_official_trainloss() -> None:
+    # Official TrainLoss(out_dim=10, ncrops=2, 0.04, 0.04, 0, nepochs=5) in float64 at epoch 3, single process,
+    # centre preset to 0.05 sin(k); student = 2 · _rule_input((6, 10)), teacher = 0.3 cos(0.21 i), 3 per view.
+    student = (2 * _rule_input((6, 10))).requires_grad_(True)
+    teacher = (0.3 * torch.cos(0.21 * torch.arange(60, dtype=torch.float64))).reshape(6, 10).requires_grad_(True)
+    center = 0.05 * torch.sin(torch.arange(10, dtype=torch.float64)).reshape(1, 10)
+    loss = self_distillation_loss(student, teacher, center)
+    assert loss.item() == pytest.approx(14.26737219642106, rel=0, abs=1e-9)
+    want_center = [4.963064165089958e-05, 0.037932088234841815, 0.04099764614424894, 0.006439547693883805,
+                   -0.033960996534212515, -0.04305468739399221, -0.012479261068814652, 0.029652215316311906,
+                   0.044598462917155066, 0.018608798842079874]
+    assert update_center(center, teacher).flatten().tolist() == pytest.approx(want_center, rel=0, abs=1e-12)
+    loss.backward()
+    assert teacher.grad is None and student.grad is not None and float(student.grad.abs().sum()) > 0
+
+
+def test_loss_pairs_each_teacher_view_with_the_other_student_view() -> None:
+    # Teacher view 0 is one-hot on class 0 and view 1 on class 1 (after sharpening); the student's view 1
+    # predicts class 0 and view 0 class 1: the crossed pairs match, so the loss is small.
+    teacher = torch.tensor([[9.0, 0, 0], [0, 9.0, 0]])
+    student_crossed = torch.tensor([[0, 9.0, 0], [9.0, 0, 0]])
+    crossed = self_distillation_loss(student_crossed, teacher, torch.zeros(1, 3))
+    straight = self_distillation_loss(student_crossed.flip(0), teacher, torch.zeros(1, 3))
+    assert crossed.item() < 1e-3 and straight.item() > 80
+    # by hand: t = softmax(teacher / 0.04) is one-hot to 1e-97; each term is log-sum-exp(s / 0.1) - s_c / 0.1
+    lse = torch.logsumexp(torch.tensor([90.0, 0.0, 0.0]), dim=0)
+    assert straight.item() == pytest.approx(float(lse), rel=1e-6)
+
+
+def test_teacher_momentum_schedule_and_ema() -> None:
+    # utils.cosine_scheduler(0.996, 1, epochs, iters): 1 + 0.5 (0.996 - 1)(1 + cos(pi step / total))
+    assert teacher_momentum(0, 100) == pytest.approx(0.996)
+    assert teacher_momentum(50, 100) == pytest.approx(0.998)
+    assert teacher_momentum(25, 100) == pytest.approx(1 - 0.002 * (1 + math.cos(math.pi / 4)))
+    teacher, student = torch.nn.Linear(2, 1), torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        teacher.weight.fill_(1.0)
+        teacher.bias.fill_(-2.0)
+        student.weight.fill_(0.0)
+        student.bias.fill_(3.0)
+    update_teacher(teacher, student, 0.9)
+    torch.testing.assert_close(teacher.weight, torch.full((1, 2), 0.9))
+    torch.testing.assert_close(teacher.bias, torch.tensor([-1.5]))
+
+
+def test_student_is_mit_then_head() -> None:
+    model = UniMiSS(TINY, TINY_DISTILLATION).eval()
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), model.head(model.backbone(x)))
+    assert model.head.mlp[0].in_features == TINY.dec_dims[-1] and model(x).shape == (2, 10)
