@@ -80,8 +80,9 @@ Deviations from the paper and the official code:
 * Only instance normalisation is offered in the embeddings (the official
   ``Norm_layer`` also offers batch, group and layer norms; pre-training uses
   instance norm), and no weight-standardised convolutions (``ws=False``).
-* Grids are read off the embedding's output, so odd sizes work; the official
-  code halves the size with ``//`` and fails there.
+* Grids are read off the embedding's output, so the encoder takes odd sizes;
+  the official code halves the size with ``//`` and fails there. (MiT's skips
+  still need each encoder grid to be twice the next one.)
 * The position embedding is resampled to the grid's (depth, height, width)
   from the configured grid. The official code passes width where height is
   expected and, in 3D, assumes the configured depth; on the inputs it accepts
@@ -281,6 +282,21 @@ def resample_position(pos: torch.Tensor, stored: tuple[int, ...], grid: tuple[in
     return torch.cat([pos[:, :1], patches.flatten(2).transpose(1, 2)], dim=1)
 
 
+def init_weights(module: nn.Module) -> None:
+    """The official initialisation: linear weights truncated-normal (std 0.02) with zero biases,
+    convolution weights Kaiming-normal over the fan-out, norms at weight 1 and bias 0.
+    (Transposed convolutions keep PyTorch's default, as there.)"""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.trunc_normal_(m.weight, std=0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.Conv2d, nn.Conv3d)):
+            # kaiming_normal_(mode="fan_out") with its default gain sqrt(2), written out: that call is
+            # slow on the meta device
+            nn.init.normal_(m.weight, std=math.sqrt(2 / (m.out_channels * math.prod(m.kernel_size))))
+
+
 class MiTEncoder(nn.Module):
     """MiT encoder: SPE stem, four SPE + Transformer stages, 2D and 3D inputs through shared blocks.
 
@@ -310,6 +326,7 @@ class MiTEncoder(nn.Module):
             for i in range(4))
         for p in (*self.pos_2d, *self.pos_3d, self.cls_token):
             nn.init.trunc_normal_(p, std=0.02)
+        init_weights(self)
 
     def _positions(self, modality: str) -> list[nn.Parameter]:
         if modality not in self.config.modalities:
@@ -380,6 +397,7 @@ class MiT(nn.Module):
         self.norm = nn.LayerNorm(c.dec_dims[-1], eps=c.dec_norm_eps)
         for p in (*self.pos_2d, *self.pos_3d):
             nn.init.trunc_normal_(p, std=0.02)
+        init_weights(self)  # the encoder's layers again, as the official MiT re-applies its initialisation
 
     def _positions(self, modality: str) -> list[nn.Parameter]:
         if modality not in self.config.modalities:

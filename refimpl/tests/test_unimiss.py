@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import zlib
 
 import pytest
 import torch
 
+from refimpl import unimiss
 from refimpl.unimiss import (
     OFFICIAL,
     OFFICIAL_DISTILLATION,
@@ -35,6 +37,12 @@ from refimpl.unimiss import (
 # Official figures: YtongXie/UniMiSS-code @ 4f530a70ec535f1355ea84949e605958472adc1d
 # (UniMiSS/models/MiT_encoder.py and Pacth_embeds.py as added in 7d3a592, MiT.py created in 0bce2c8;
 # unchanged up to 68be0a4), instantiated with torch 2.13 and counted with sum(p.numel()).
+
+
+@pytest.fixture
+def no_init(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Structure-only tests skip the weight initialisation: drawing normals on the meta device is slow."""
+    monkeypatch.setattr(unimiss, "init_weights", lambda module: None)
 
 
 def _count(config: MiTConfig, model: type[torch.nn.Module] = MiTEncoder) -> int:
@@ -70,11 +78,13 @@ def test_defaults_are_the_official_pretraining_encoder() -> None:
     assert c.dec_qkv_bias is False and c.dec_norm_eps == 1e-5
     # encoder_tiny / model_tiny: one block per stage
     assert dataclasses.replace(OFFICIAL, depths=(1, 1, 1, 1), dec_depths=(1, 1, 1)) == OFFICIAL_TINY
-    with torch.device("meta"):
-        assert MiTEncoder().config == OFFICIAL and MiT().config == OFFICIAL
+    for model in (MiTEncoder, MiT, UniMiSS):
+        assert inspect.signature(model).parameters["config"].default is OFFICIAL
+    assert inspect.signature(UniMiSS).parameters["distillation"].default is OFFICIAL_DISTILLATION
+    assert inspect.signature(ProjectionHead).parameters["config"].default is OFFICIAL_DISTILLATION
 
 
-def test_official_parameter_counts() -> None:
+def test_official_parameter_counts(no_init: None) -> None:
     # encoder_small and model_small (encoder and decoder) with modal_type 'MM' / '2D' / '3D', and
     # encoder_tiny / model_tiny with 'MM' (official code, see top of file).
     assert _counts(OFFICIAL) == (28_523_888, 43_942_944)
@@ -84,7 +94,7 @@ def test_official_parameter_counts() -> None:
     assert _count(OFFICIAL) == 28_523_888  # the encoder alone
 
 
-def test_official_position_grids_and_output_shapes() -> None:
+def test_official_position_grids_and_output_shapes(no_init: None) -> None:
     # Official pos_embed2D1..4, pos_embed3D1..4, DecPosEmbed2D0..2 and DecPosEmbed3D0..2; at 224² and
     # 16×96×96 the stem's and every stage's output, and the MiT representation (meta device; the encoder's
     # outputs are read off its stem, its embeddings and its last block, in one pass).
@@ -305,6 +315,24 @@ def test_block_widths_norms_and_heads_follow_the_config() -> None:
     assert SpatialReductionAttention(16, 2, 1).q.bias is not None
 
 
+def test_official_initialisation() -> None:
+    # MiT_encoder.py / MiT.py _init_weights: Linear trunc_normal_(std=.02), bias 0; Conv2d/Conv3d
+    # kaiming_normal_(mode='fan_out'); position embeddings and the class token trunc_normal_(std=.02).
+    torch.manual_seed(0)
+    mit = MiT(dataclasses.replace(TINY, embed_dims=(8, 16, 24, 64)))
+    enc = mit.encoder
+    for linear in (enc.blocks[3][0].mlp[0], mit.blocks[0][0].mlp[0], enc.cls_proj[2]):
+        w = linear.weight.detach()
+        assert 0.018 < float(w.std()) < 0.022, linear
+        assert not linear.bias.detach().any()
+    for conv, fan_out in ((enc.stem.branch_3d.conv, 8 * 343), (enc.embeds[3].branch_2d.conv, 64 * 9),
+                          (enc.blocks[0][0].attn.sr_3d, 8 * 64)):
+        assert float(conv.weight.detach().std()) == pytest.approx(math.sqrt(2 / fan_out), rel=0.1), conv
+    for p in (enc.pos_3d[0], enc.pos_2d[0], mit.pos_3d[2]):
+        assert float(p.detach().std()) == pytest.approx(0.02, rel=0.1)
+    assert float(enc.cls_token.detach().abs().max()) < 0.1 and enc.cls_token.detach().any()
+
+
 def test_decoder_goes_back_up_the_pyramid_with_skips() -> None:
     # MiT.py: DecEmbed = ConvTranspose(kernel 2, stride 2) per modality; decoder stage j adds the encoder's
     # stage 3 - j map; blocks without q/kv bias, LayerNorm eps 1e-5; final LayerNorm on the class token.
@@ -379,7 +407,7 @@ def test_class_token_enters_at_stage_1() -> None:
     x = torch.randn(1, 3, 64, 64)
     with torch.no_grad():
         base = model(x)
-        model.cls_token.add_(1.0)
+        model.cls_token.add_(torch.linspace(-1, 1, 8))  # not a constant: LayerNorm removes those
         moved = model(x)
     torch.testing.assert_close(base[0], moved[0])
     assert not torch.allclose(base[1], moved[1])
@@ -406,7 +434,7 @@ def test_odd_sizes_and_bad_inputs() -> None:
 # --- pre-training: projection head and self-distillation (UniMiSS/main.py, UniMiSS/models/MiT.py Head) ------
 
 
-def test_distillation_defaults_and_head_size_are_official() -> None:
+def test_distillation_defaults_are_official() -> None:
     # main.py: --out_dim 65536, --norm_last_layer True, --teacher_temp 0.04 (warm-up 0.04 over 0 epochs),
     # --momentum_teacher 0.996; TrainLoss: student_temp 0.1, center_momentum 0.9; Head: nlayers 3,
     # hidden_dim 2048, bottleneck_dim 256. The official Head(48, 65536) has 21,664,000 parameters, 21,598,464
@@ -415,6 +443,14 @@ def test_distillation_defaults_and_head_size_are_official() -> None:
     assert c == OFFICIAL_DISTILLATION
     assert (c.out_dim, c.hidden_dim, c.bottleneck_dim, c.num_layers, c.norm_last_layer) == (65536, 2048, 256, 3, True)
     assert (c.student_temp, c.teacher_temp, c.center_momentum, c.teacher_momentum) == (0.1, 0.04, 0.9, 0.996)
+    defaults = {f: inspect.signature(f).parameters for f in (self_distillation_loss, update_center, teacher_momentum)}
+    assert defaults[self_distillation_loss]["student_temp"].default == 0.1
+    assert defaults[self_distillation_loss]["teacher_temp"].default == 0.04
+    assert defaults[self_distillation_loss]["views"].default == 2
+    assert defaults[update_center]["momentum"].default == 0.9 and defaults[teacher_momentum]["base"].default == 0.996
+
+
+def test_official_head_size() -> None:
     with torch.device("meta"):
         head = ProjectionHead(48)
     assert sum(p.numel() for p in head.parameters()) == 21_664_000
