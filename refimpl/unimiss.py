@@ -43,6 +43,9 @@ official code's pre-training configuration.
   ``update_center`` (EMA 0.9 of the teacher's batch mean); the teacher's EMA
   (``update_teacher``) with the cosine momentum schedule from 0.996 to 1
   (``teacher_momentum``).
+* The official initialisation (``init_weights``): truncated-normal linear
+  weights (std 0.02) with zero biases, Kaiming-normal (fan-out) convolution
+  weights, truncated-normal position embeddings and class token.
 
 Official code: YtongXie/UniMiSS-code, ``UniMiSS/models/MiT_encoder.py`` and
 ``UniMiSS/models/Pacth_embeds.py`` (added in 7d3a592) with
