@@ -510,7 +510,7 @@ def teacher_momentum(step: int, total_steps: int, base: float = OFFICIAL_DISTILL
 def update_teacher(teacher: nn.Module, student: nn.Module, momentum: float) -> None:
     """teacher ← momentum · teacher + (1 − momentum) · student, parameter by parameter."""
     for t, s in zip(teacher.parameters(), student.parameters(), strict=True):
-        t.mul_(momentum).add_(s.detach(), alpha=1 - momentum)
+        t.mul_(momentum).add_(s, alpha=1 - momentum)
 
 
 class UniMiSS(nn.Module):
