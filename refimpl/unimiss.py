@@ -498,7 +498,7 @@ def self_distillation_loss(student: torch.Tensor, teacher: torch.Tensor, center:
 def update_center(center: torch.Tensor, teacher: torch.Tensor,
                   momentum: float = OFFICIAL_DISTILLATION.center_momentum) -> torch.Tensor:
     """EMA of the teacher's batch mean: the centre subtracted from the teacher's outputs."""
-    return center * momentum + teacher.detach().mean(dim=0, keepdim=True) * (1 - momentum)
+    return center * momentum + teacher.detach().mean(dim=0) * (1 - momentum)
 
 
 def teacher_momentum(step: int, total_steps: int, base: float = OFFICIAL_DISTILLATION.teacher_momentum) -> float:
