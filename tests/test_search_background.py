@@ -92,3 +92,13 @@ def test_no_fork_while_another_thread_runs(tmp_path: Path) -> None:
         thread.join()
     out = job.finish(tmp_path / "site", quiet=True)  # built in this process instead
     assert (out / "index.json").is_file()
+
+
+def test_no_writable_folder_beside_the_site_builds_it_after_the_pages(tmp_path: Path, monkeypatch) -> None:
+    def refuse(*args, **kwargs):
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr(background.tempfile, "mkdtemp", refuse)
+    job = background.start(_catalog(), tmp_path / "site", REPO, fork=True)
+    assert not job.background
+    assert (job.finish(tmp_path / "site", quiet=True) / "index.json").is_file()

@@ -85,3 +85,15 @@ def test_the_build_id_changes_with_the_content(tmp_path: Path) -> None:
     postings.write_index([_rec("entries/a/", (1.0, "patches"))], two)
     build = [json.loads((d / "index.json").read_text(encoding="utf-8"))["build"] for d in (one, two)]
     assert build[0] != build[1]
+
+
+def test_all_lists_at_once_equal_each_list_alone() -> None:
+    import random
+
+    rng = random.Random(3)
+    lists = []
+    for size in (1, 3, 0, 200, 1, 57):
+        docs = sorted(rng.sample(range(40_000), size))
+        lists.append([(d, rng.choice([0.04, 0.4, 7.0, 12.8, 99.9, 5000.0, 3e6])) for d in docs])
+    assert postings.encode_all(lists) == [postings.encode_postings(pairs) for pairs in lists]
+    assert postings.encode_all([]) == []

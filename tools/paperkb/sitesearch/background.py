@@ -114,10 +114,13 @@ def start(catalog: Catalog, site_dir: Path, repo_root: Path, fork: bool | None =
     if not (can_fork() if fork is None else fork):
         return job
     site_dir = Path(site_dir).resolve()
-    site_dir.parent.mkdir(parents=True, exist_ok=True)
     # Beside the site, not in it: mkdocs empties the site folder after this point; on
     # the same file system, so the finished index moves in with one rename.
-    job.folder = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-search-", dir=site_dir.parent))
+    try:
+        site_dir.parent.mkdir(parents=True, exist_ok=True)
+        job.folder = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}-search-", dir=site_dir.parent))
+    except OSError:  # a folder we may not write beside: built after the pages instead
+        return job
     receive, send = multiprocessing.Pipe(duplex=False)
     job.process = multiprocessing.get_context("fork").Process(
         target=_child, args=(catalog, job.folder, job.repo_root, send), daemon=True

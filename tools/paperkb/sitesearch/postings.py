@@ -28,6 +28,7 @@ import hashlib
 import json
 import re
 import struct
+from array import array
 from collections import defaultdict
 from pathlib import Path
 
@@ -74,6 +75,52 @@ def encode_postings(postings: list[tuple[int, float]]) -> bytes:
     return bytes(out)
 
 
+def encode_runs(docs, counts, sizes) -> list[bytes]:  # noqa: ANN001 - numpy arrays
+    """``encode_postings`` of consecutive runs of (entry number, weighted count) pairs,
+    ``sizes`` pairs each, computed for all of them at once with numpy: byte by byte in
+    Python it was half of the index's time at 10,000 entries."""
+    import numpy as np
+
+    docs = np.asarray(docs, dtype=np.int64)
+    sizes = np.asarray(sizes, dtype=np.int64)
+    total = len(docs)
+    starts = np.cumsum(sizes) - sizes
+    deltas = docs.copy()
+    deltas[1:] -= docs[:-1]
+    nonempty = starts[sizes > 0]
+    deltas[nonempty] = docs[nonempty]  # each run counts from 0
+    values = np.empty(2 * total, dtype=np.int64)
+    values[0::2] = deltas
+    values[1::2] = np.maximum(1, np.rint(np.asarray(counts, dtype=np.float64) * SCALE)).astype(np.int64)
+    widths = np.ones_like(values)
+    for shift in range(7, 63, 7):
+        widths += values >= (1 << shift)
+    ends = np.cumsum(widths)
+    first = ends - widths
+    out = np.zeros(int(ends[-1]) if total else 0, dtype=np.uint8)
+    for k in range(int(widths.max()) if total else 0):
+        has = widths > k
+        more = (widths[has] > k + 1).astype(np.int64) << 7
+        out[first[has] + k] = ((values[has] >> (7 * k)) & 0x7F) | more
+    blob = out.tobytes()
+    # A run's bytes end with its last pair's count: pair number start + size - 1.
+    result, offset = [], 0
+    for start, size in zip(starts.tolist(), sizes.tolist(), strict=True):
+        if not size:
+            result.append(b"")
+            continue
+        end = int(ends[2 * (start + size) - 1])
+        result.append(blob[offset:end])
+        offset = end
+    return result
+
+
+def encode_all(lists: list[list[tuple[int, float]]]) -> list[bytes]:
+    """``encode_postings`` of each list (``encode_runs`` on the lists one after another)."""
+    return encode_runs([d for pairs in lists for d, _ in pairs], [c for pairs in lists for _, c in pairs],
+                       [len(pairs) for pairs in lists])
+
+
 def decode_postings(data: bytes) -> list[tuple[int, float]]:
     """The inverse of ``encode_postings`` (the browser's decoder does the same)."""
     values, value, shift = [], 0, 0
@@ -111,21 +158,34 @@ def _facets(recs: list[Record]) -> dict:
 def write_index(recs: list[Record], out: Path) -> dict[str, int]:
     """Write the index of ``recs`` (entry number = position) into the empty folder
     ``out``; returns counts for the build's log: entries, terms, chunks, bytes."""
-    postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    import numpy as np
+
+    # Every (word, entry, weighted count) as three flat arrays, then ordered by word
+    # (a stable sort keeps each word's entries rising, as they were appended).
+    ids: dict[str, int] = {}
+    word_ids, docs, counts = array("q"), array("q"), array("d")
     for doc, rec in enumerate(recs):
         for word, count in weighted_counts(rec).items():
-            postings[word].append((doc, count))
+            word_ids.append(ids.setdefault(word, len(ids)))
+            docs.append(doc)
+            counts.append(count)
+    terms = sorted(ids)
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[[ids[t] for t in terms]] = np.arange(len(terms))
+    ranked = rank[np.frombuffer(word_ids, dtype=np.int64)] if ids else np.zeros(0, dtype=np.int64)
+    order = np.argsort(ranked, kind="stable")
+    sizes = np.bincount(ranked, minlength=len(terms))
+    encoded = encode_runs(np.frombuffer(docs, dtype=np.int64)[order], np.frombuffer(counts)[order], sizes)
     digest = hashlib.sha256()
     chunks: list[list[tuple[str, int, bytes]]] = [[]]
     size = 0
-    for term in sorted(postings):
-        data = encode_postings(postings[term])
+    for term, df, data in zip(terms, sizes.tolist(), encoded, strict=True):
         # A rare word costs more in the header than in its postings (synthetic ids).
         cost = len(data) + len(term.encode("utf-8")) + 12
         if size and size + cost > CHUNK_BYTES:
             chunks.append([])
             size = 0
-        chunks[-1].append((term, len(postings[term]), data))
+        chunks[-1].append((term, df, data))
         size += cost
     total = 0
     first_terms = []
@@ -146,4 +206,4 @@ def write_index(recs: list[Record], out: Path) -> dict[str, int]:
     (out / FACETS).write_text(facets, encoding="utf-8")
     manifest = {"version": 1, "entries": len(recs), "build": digest.hexdigest()[:12], "chunks": first_terms}
     (out / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-    return {"entries": len(recs), "terms": len(postings), "chunks": len(chunks), "bytes": total}
+    return {"entries": len(recs), "terms": len(terms), "chunks": len(chunks), "bytes": total}

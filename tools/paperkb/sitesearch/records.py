@@ -1,4 +1,4 @@
-"""One Pagefind record per entry: what a reader searches, weighted, with filters.
+"""One search record per entry: what a reader searches, weighted, with filters.
 
 Weights follow the terminal search: title first, then authors, tags and the arXiv id,
 then the author's notes, then text the project added (summary, translations), then
@@ -67,7 +67,7 @@ def _cut(run: str) -> tuple[tuple[str, bool], ...]:
 def spaced(text: str) -> str:
     """Chinese runs cut into jieba's words, separated by spaces.
 
-    Pagefind splits words at spaces and punctuation; the search box cuts a Chinese
+    The index splits words at spaces and punctuation; the search box cuts a Chinese
     query into the same words (longest match against ``chinese_words``) and joins
     them back when it shows an excerpt.
     """
@@ -193,9 +193,7 @@ def entry_record(entry: Entry, tag_labels: dict[str, tuple[str, str]], roots: tu
 def filter_values(catalog: Catalog) -> dict[str, list[str]]:
     """The values of the filters the search box offers (kind, status, tag, year), as the
     records name them, sorted: written beside the index so that the box can list them
-    without loading Pagefind's filter chunks. Once loaded, those chunks make every later
-    search count each filter value's entries among its results, which at 10,000
-    entries costs more than the search itself."""
+    without loading every entry's filter values, which load only when one is chosen."""
     tag_labels = {slug: tag.en for slug, tag in catalog.tags.items()}
     values: dict[str, set[str]] = {"kind": set(), "status": set(), "tag": set(), "year": set()}
     for entry in catalog.entries:
