@@ -195,7 +195,7 @@ def wpdc_weights_official(p_pred: torch.Tensor, p_gt: torch.Tensor, model: Morph
         shape = model.mean_shape[idx] + (alpha @ id_basis.T + beta @ exp_basis.T).reshape(p_gt.shape[0], -1, 3)
         k = idx.shape[0]
         # Row r of the camera is (R_r0, R_r1, R_r2, t_r): columns 0..2 scale x, y, z, column 3 shifts.
-        column_scale = torch.cat([shape.norm(dim=1), torch.full_like(shape[:, 0, :1], math.sqrt(k))], dim=1)
+        column_scale = torch.cat([shape.norm(dim=1), shape.new_full((shape.shape[0], 1), math.sqrt(k))], dim=1)
         diff = (p_pred - p_gt).abs()
         basis_norm = torch.cat([id_basis, exp_basis], dim=1).norm(dim=0)
         w = torch.cat([diff[:, :12] * column_scale.repeat(1, 3),
@@ -238,8 +238,7 @@ MOBILENET_025 = MobileNetConfig(widen_factor=0.25)
 OFFICIAL_MOBILENET = MOBILENET_1  # the released phase1_wpdc_vdc.pth.tar is mobilenet_1
 
 # (output channels, stride) of the 13 depthwise-separable blocks at widen factor 1 (MobileNet-V1, Table 1).
-_MOBILENET_BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
-                     (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1))
+_MOBILENET_BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)) + ((512, 1),) * 5 + ((1024, 2), (1024, 1))
 
 
 class DepthWiseBlock(nn.Module):
@@ -308,11 +307,12 @@ def ncc(model: MorphableModel) -> torch.Tensor:
     return (mean - low) / (high - low)
 
 
-def pncc(params: torch.Tensor, model: MorphableModel, size: int, config: TDDFAConfig = TINY) -> torch.Tensor:
+def pncc(params: torch.Tensor, model: MorphableModel, height: int, width: int,
+         config: TDDFAConfig = TINY) -> torch.Tensor:
     """Sec. 3: PNCC = Z-Buffer(V₃d(p), NCC), the fitted face rendered with the NCC as colours.
 
-    ``V₃d(p) = f · R · S + (t₂d, 0)``; its x, y are pixel coordinates (u, v) of a ``size × size``
-    image, and the z-buffer keeps the largest z. Returns (B, 3, size, size), zero on the background;
+    ``V₃d(p) = f · R · S + (t₂d, 0)``; its x, y are pixel coordinates (u, v) of a ``height × width``
+    image, and the z-buffer keeps the largest z. Returns (B, 3, height, width), zero on the background;
     no gradient (the feature is an input of the next network, built from the current p^k).
     """
     if config.n_pose != 6:
@@ -323,7 +323,7 @@ def pncc(params: torch.Tensor, model: MorphableModel, size: int, config: TDDFACo
         v3d = f[:, None, None] * (shape @ euler_rotation(angles).transpose(-1, -2))
         v3d = v3d + F.pad(t2d, (0, 1))[:, None, :]
         code = ncc(model)
-        return torch.stack([render_colors(v, model.triangles, code, size, size).permute(2, 0, 1) for v in v3d])
+        return torch.stack([render_colors(v, model.triangles, code, height, width).permute(2, 0, 1) for v in v3d])
 
 
 class LocallyConnected2d(nn.Module):
@@ -388,7 +388,7 @@ class CascadeNet(nn.Module):
 def cascade_step(net: CascadeNet, image: torch.Tensor, p_k: torch.Tensor, model: MorphableModel,
                  config: TDDFAConfig = TINY) -> torch.Tensor:
     """Sec. 3: one iteration, ``p^{k+1} = p^k + Net^k(I, PNCC(p^k))``."""
-    return p_k + net(image, pncc(p_k, model, image.shape[-1], config))
+    return p_k + net(image, pncc(p_k, model, image.shape[-2], image.shape[-1], config))
 
 
 # --------------------------------------------------------------------- examples

@@ -376,7 +376,7 @@ def test_pncc_renders_the_visible_surface_with_its_ncc() -> None:
     cfg = TDDFAConfig(n_shape=1, n_exp=1)
     # f = 2, no rotation, t₂d = (1, 3): the squares cover pixels x ∈ [1, 9), y ∈ [3, 11).
     p = torch.tensor([[2.0, 0.0, 0.0, 0.0, 1.0, 3.0, 0.0, 0.0]], dtype=D)
-    code = pncc(p, face, 12, cfg)[0]
+    code = pncc(p, face, 12, 12, cfg)[0]
     assert code.shape == (3, 12, 12)
     ys, xs = torch.meshgrid(torch.arange(12, dtype=D), torch.arange(12, dtype=D), indexing="ij")
     inside = (xs >= 1) & (xs < 9) & (ys >= 3) & (ys < 11)
@@ -387,12 +387,12 @@ def test_pncc_renders_the_visible_surface_with_its_ncc() -> None:
     assert (code[:, ~inside] == 0).all()
     # Yaw by π turns the model round (x → −x, z → −z): now the other square is in front.
     turned = torch.tensor([[2.0, 0.0, math.pi, 0.0, 10.0, 3.0, 0.0, 0.0]], dtype=D)
-    code = pncc(turned, face, 12, cfg)[0]
+    code = pncc(turned, face, 12, 12, cfg)[0]
     hit = code.abs().sum(0) > 0
     assert hit.sum() > 40 and (code[2][hit].abs() < 1e-12).all()
     torch.testing.assert_close(code[0][hit], ((10 - xs) / 8)[hit])
     with pytest.raises(ValueError, match="6 pose"):
-        pncc(torch.zeros(1, 62), face, 12, OFFICIAL)
+        pncc(torch.zeros(1, 62), face, 12, 12, OFFICIAL)
 
 
 def test_cascade_config_is_the_papers_and_parameter_count() -> None:
@@ -456,9 +456,51 @@ def test_cascade_step_adds_the_update_predicted_from_image_and_pncc(face) -> Non
 
     spy = Spy()
     p_k = _params() * torch.tensor([6.0] + [1.0] * 3 + [16.0, 16.0] + [1.0] * 5, dtype=D)
-    image = torch.rand(1, 3, 24, 24, dtype=D)
+    image = torch.rand(1, 3, 20, 28, dtype=D)  # not square: the PNCC takes the image's height and width
     p_next = cascade_step(spy, image, p_k, face, CFG)
     torch.testing.assert_close(p_next, p_k + 0.25)
     assert spy.seen[0] is image
-    torch.testing.assert_close(spy.seen[1], pncc(p_k, face, 24, CFG))
+    assert spy.seen[1].shape == (1, 3, 20, 28)
+    torch.testing.assert_close(spy.seen[1], pncc(p_k, face, 20, 28, CFG))
     assert spy.seen[1].abs().sum() > 0
+
+
+def test_cascade_net_layer_order_by_hand() -> None:
+    # conv → ReLU → pool twice, unshared conv → ReLU → pool, unshared conv → ReLU, fc → ReLU → fc,
+    # recomputed with explicit per-position sums for the unshared layers.
+    torch.manual_seed(1)
+    cfg = CascadeNetConfig(input_size=16, channels=(2, 3, 4, 5), kernels=(5, 5, 2, 1), n_params=5)
+    net = CascadeNet(cfg).double()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.uniform_(-0.6, 0.6)
+    image, code = torch.rand(2, 3, 16, 16, dtype=D), torch.rand(2, 3, 16, 16, dtype=D)
+
+    def unshared(layer: LocallyConnected2d, x: torch.Tensor) -> torch.Tensor:
+        n, k = layer.out_size, layer.kernel
+        out = torch.empty(x.shape[0], layer.bias.shape[0], n, n, dtype=D)
+        for i in range(n):
+            for j in range(n):
+                patch = x[:, :, i:i + k, j:j + k].reshape(x.shape[0], -1)
+                out[:, :, i, j] = patch @ layer.weight[i * n + j].T + layer.bias[:, i, j]
+        return out
+
+    def pool(x: torch.Tensor) -> torch.Tensor:  # 2×2 max, stride 2, floor
+        n = x.shape[-1] // 2
+        return x[..., :2 * n, :2 * n].reshape(*x.shape[:2], n, 2, n, 2).amax(dim=(3, 5))
+
+    relu = torch.relu
+    x = torch.cat([image, code], 1)
+    x = pool(relu(torch.nn.functional.conv2d(x, net.conv1.weight, net.conv1.bias, padding=2)))  # 16 → 8
+    x = pool(relu(torch.nn.functional.conv2d(x, net.conv2.weight, net.conv2.bias, padding=2)))  # 8 → 4
+    x = pool(relu(unshared(net.conv3, x)))  # 2×2 filters: 4 → 3, pooled to 1
+    x = relu(unshared(net.conv4, x))
+    expected = net.fc2(relu(net.fc1(x.flatten(1))))
+    with torch.no_grad():
+        torch.testing.assert_close(net(image, code), expected)
+
+
+def test_pncc_is_a_constant_input() -> None:
+    face = _two_layer_model()
+    p = torch.tensor([[2.0, 0.0, 0.0, 0.0, 1.0, 3.0, 0.0, 0.0]], dtype=D, requires_grad=True)
+    assert not pncc(p, face, 12, 12, TDDFAConfig(n_shape=1, n_exp=1)).requires_grad
