@@ -37,8 +37,8 @@ the authors' PyTorch release of the journal extension (TPAMI 2019).
   coefficients); the paper's vector (6 pose, 199 shape, 29 expression = 234)
   is the default.
 * ``OFFICIAL_MOBILENET`` (= ``MOBILENET_1``), ``MobileNet``:
-  ``mobilenet_v1.py`` with widen factor 1 (``train.py --arch mobilenet_1``,
-  the released checkpoint), 120 × 120 RGB input, 62 outputs: a stride-2 3×3
+  ``mobilenet_v1.py`` with widen factor 1 (``train.py --arch mobilenet_1``;
+  ``main.py`` loads the released checkpoint into it), 120 × 120 RGB input, 62 outputs: a stride-2 3×3
   stem, 13 depthwise-separable blocks (conv → BN → ReLU twice, no conv bias),
   global average pooling and one linear layer; 3,270,526 parameters (21,888
   BN buffers). ``MOBILENET_2``/``_075``/``_05``/``_025`` are the file's other
@@ -54,7 +54,8 @@ the authors' PyTorch release of the journal extension (TPAMI 2019).
   plus 1e-6, max-normalised per sample, the z translation's weight zero;
   the loss is the mean of ``w ⊙ (pred − target)²`` over whitened parameters.
   Its weights on a small asymmetric model, computed with the official class,
-  are pinned in the tests.
+  are pinned in the tests, as are the official ``VDCLoss`` value and gradient
+  (``vdc_loss_official``).
 
 Deviations from the paper and the official code:
 
@@ -68,15 +69,18 @@ Deviations from the paper and the official code:
   ``resample_num = 0``). Its ``zeros_like(dtype=float)`` computes the weights
   in float32; here they keep the input's dtype. The whitening statistics
   (``param_whitening.pkl``) are data and are passed in.
-* The official VDC (``vdc_loss.py``) compares 3-D vertices under the 3×4
-  camera with a mean over coordinates; ``vdc_loss`` is the paper's 2-D
-  projection summed over vertices.
-* The paper's Fig. 3 draws the layer sizes of ``CascadeNet``; the text states
-  only the input (100 × 100, image + PNCC), the layer counts, which layers
-  share weights, the 256-d feature and the 234-d output. Kernel sizes
-  (5, 3, 3, 3), channels (32, 64, 64, 64), ReLU, 2×2 max pooling after the
-  first three convolutions and size-preserving padding of the shared
-  convolutions are our choices, so ``CascadeNetConfig()`` (23,936,906
+* ``vdc_loss`` is the paper's cost on the 2-D projection, summed over
+  vertices; the official ``VDCLoss`` (``vdc_loss.py``, ``vdc_loss_official``
+  with ``reconstruct_official``) compares the 3-D vertices under the 3×4
+  camera, the prediction's z translation replaced by the ground truth's,
+  averaged over coordinates; its random vertex subset (``resample``) is again
+  the caller's ``vertices``.
+* For ``CascadeNet`` the paper's text states the input (100 × 100, image +
+  PNCC), the layer counts, which convolutions share weights, the 256-d
+  feature and the 234-d output. Kernel sizes (5, 3, 3, 3), channels
+  (32, 64, 64, 64), ReLU, 2×2 max pooling after the first three convolutions
+  and size-preserving padding of the shared convolutions are not stated there
+  and are our choices, so ``CascadeNetConfig()`` (23,936,906
   parameters) is not claimed to be the paper's exact network and no ``PAPER``
   preset is given. The paper trains one such network per iteration;
   ``cascade_step`` is one iteration, the training schedule is not implemented.
@@ -219,6 +223,38 @@ def wpdc_loss_official(pred: torch.Tensor, target: torch.Tensor, model: Morphabl
     return (w * (pred - target).pow(2)).mean()
 
 
+def reconstruct_official(params: torch.Tensor, model: MorphableModel, config: TDDFAConfig = OFFICIAL,
+                         vertices: torch.Tensor | None = None) -> torch.Tensor:
+    """The official model: the 3×4 affine camera ``[P | t]`` applied to the 3-D shape, ``P S + t`` (B, K, 3).
+
+    ``params`` are de-whitened (B, 12 + n_shape + n_exp), the camera row-major; ``vertices`` (K,) picks
+    vertices (default all).
+    """
+    if config.n_pose != 12:
+        raise ValueError("the official model uses the 3×4 camera (n_pose = 12)")
+    if params.shape[-1] != config.n_params:
+        raise ValueError(f"p has {params.shape[-1]} entries; the config expects {config.n_params}")
+    camera = params[:, :12].reshape(-1, 3, 4)
+    shape = model.shape(params[:, 12:12 + config.n_shape], params[:, 12 + config.n_shape:])
+    if vertices is not None:
+        shape = shape[:, vertices]
+    return shape @ camera[:, :, :3].transpose(1, 2) + camera[:, None, :, 3]
+
+
+def vdc_loss_official(pred: torch.Tensor, target: torch.Tensor, model: MorphableModel, mean: torch.Tensor,
+                      std: torch.Tensor, config: TDDFAConfig = OFFICIAL,
+                      vertices: torch.Tensor | None = None) -> torch.Tensor:
+    """Official ``VDCLoss``: the mean squared difference of the 3-D vertices, over whitened inputs.
+
+    The prediction's z translation is replaced by the ground truth's before reconstructing (it does
+    not move the projected face), so it receives no gradient.
+    """
+    p, g = pred * std + mean, target * std + mean
+    p = torch.cat([p[:, :11], g[:, 11:12], p[:, 12:]], dim=1)
+    return (reconstruct_official(p, model, config, vertices) - reconstruct_official(g, model, config, vertices)) \
+        .pow(2).mean()
+
+
 # --------------------------------------------------------------------- the official network: MobileNet-V1
 @dataclass(frozen=True)
 class MobileNetConfig:
@@ -235,7 +271,7 @@ MOBILENET_1 = MobileNetConfig(widen_factor=1.0)
 MOBILENET_075 = MobileNetConfig(widen_factor=0.75)
 MOBILENET_05 = MobileNetConfig(widen_factor=0.5)
 MOBILENET_025 = MobileNetConfig(widen_factor=0.25)
-OFFICIAL_MOBILENET = MOBILENET_1  # the released phase1_wpdc_vdc.pth.tar is mobilenet_1
+OFFICIAL_MOBILENET = MOBILENET_1  # main.py: arch = 'mobilenet_1' for models/phase1_wpdc_vdc.pth.tar
 
 # (output channels, stride) of the 13 depthwise-separable blocks at widen factor 1 (MobileNet-V1, Table 1).
 _MOBILENET_BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2)) + ((512, 1),) * 5 + ((1024, 2), (1024, 1))
@@ -423,7 +459,7 @@ def tddfa_mobilenet() -> Example:
                    output_shapes=((2, 62),))
 
 
-@register_example(covers=[wpdc_weights_official, wpdc_loss_official])
+@register_example(covers=[wpdc_weights_official, wpdc_loss_official, vdc_loss_official, reconstruct_official])
 def tddfa_official_wpdc() -> Example:
     g = seeded(0)
     mm = synthetic_model(TINY_MODEL, g)
@@ -436,9 +472,10 @@ def tddfa_official_wpdc() -> Example:
 
     def run(m: nn.Module, target: torch.Tensor) -> torch.Tensor:
         face, mu, sigma = mm.to(target.device), mean.to(target.device), std.to(target.device)
-        return wpdc_loss_official(m.pred, target, face, mu, sigma, layout)
+        return (wpdc_loss_official(m.pred, target, face, mu, sigma, layout),
+                vdc_loss_official(m.pred, target, face, mu, sigma, layout))
 
-    return Example(model=model, inputs=(target,), output_shapes=((),), run=run)
+    return Example(model=model, inputs=(target,), output_shapes=((), ()), run=run)
 
 
 @register_example(covers=[CascadeNet, CascadeNetConfig, LocallyConnected2d, cascade_step, pncc, ncc])

@@ -30,8 +30,10 @@ from refimpl.tddfa import (
     pdc_loss,
     pncc,
     reconstruct,
+    reconstruct_official,
     regression_target,
     vdc_loss,
+    vdc_loss_official,
     wpdc_loss,
     wpdc_loss_official,
     wpdc_weights,
@@ -498,9 +500,44 @@ def test_cascade_net_layer_order_by_hand() -> None:
     expected = net.fc2(relu(net.fc1(x.flatten(1))))
     with torch.no_grad():
         torch.testing.assert_close(net(image, code), expected)
+    # Each layer takes its own channels and kernel from the config: 3×3 positions of 3·2·2 → 4 filters, then 1×1.
+    assert net.conv2.weight.shape == (3, 2, 5, 5) and net.conv3.weight.shape == (9, 4, 12)
+    assert net.conv4.weight.shape == (1, 5, 4) and net.fc1.in_features == 5
 
 
 def test_pncc_is_a_constant_input() -> None:
     face = _two_layer_model()
     p = torch.tensor([[2.0, 0.0, 0.0, 0.0, 1.0, 3.0, 0.0, 0.0]], dtype=D, requires_grad=True)
     assert not pncc(p, face, 12, 12, TDDFAConfig(n_shape=1, n_exp=1)).requires_grad
+
+
+def test_official_vdc_loss_matches_the_official_code() -> None:
+    # cleardusk/3DDFA @ 3545f35, vdc_loss.py: VDCLoss(opt_style="all") on the model and parameters above,
+    # float64: the loss and its gradient (the z translation, entry 11, gets none).
+    face = _official_model()
+    p_pred, p_gt = _official_params()
+    mean, std = 0.05 * torch.arange(62, dtype=D), 0.5 + 0.1 * torch.arange(62, dtype=D)
+    pred = ((p_pred - mean) / std).requires_grad_(True)
+    loss = vdc_loss_official(pred, (p_gt - mean) / std, face, mean, std)
+    torch.testing.assert_close(loss, torch.tensor(0.13966020690497957, dtype=D), rtol=1e-9, atol=0)
+    loss.backward()
+    torch.testing.assert_close(pred.grad[0, :12], torch.tensor([
+        0.018852386061, 0.019373915397, 0.188469988267, 0.283127362864, -0.009615147159, 0.006473847981,
+        -0.199557466605, -0.260931421482, 0.052383591711, 0.025142623897, -0.045834019152, 0.0], dtype=D),
+        rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(pred.grad[0, 12:14], torch.tensor([0.007261726268, -0.027925910012], dtype=D),
+                               rtol=1e-9, atol=1e-12)
+
+
+def test_official_reconstruction_is_the_affine_camera_on_the_3d_shape() -> None:
+    face = _official_model()
+    _, p = _official_params()
+    camera = p[0, :12].reshape(3, 4)
+    shape = face.mean_shape + (p[:, 12:52] @ face.id_basis.T + p[:, 52:] @ face.exp_basis.T).reshape(5, 3)
+    expected = shape @ camera[:, :3].T + camera[:, 3]  # by hand: x' = P x + t per vertex
+    torch.testing.assert_close(reconstruct_official(p, face)[0], expected)
+    torch.testing.assert_close(reconstruct_official(p, face, vertices=torch.tensor([3, 1]))[0], expected[[3, 1]])
+    with pytest.raises(ValueError, match="3×4 camera"):
+        reconstruct_official(p, face, TDDFAConfig())
+    with pytest.raises(ValueError, match="61 entries; the config expects 62"):
+        reconstruct_official(p[:, :61], face)
