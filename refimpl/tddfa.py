@@ -371,7 +371,7 @@ class LocallyConnected2d(nn.Module):
         self.out_size = in_size - kernel + 1  # no padding, stride 1
         n = self.out_size * self.out_size
         fan_in = in_ch * kernel * kernel
-        self.weight = nn.Parameter(torch.randn(n, out_ch, fan_in) * math.sqrt(2.0 / fan_in))
+        self.weight = nn.Parameter(torch.empty(n, out_ch, fan_in).normal_(0, math.sqrt(2.0 / fan_in)))  # He
         self.bias = nn.Parameter(torch.zeros(out_ch, self.out_size, self.out_size))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -167,7 +167,10 @@ def test_mobilenet_config_defaults_are_the_official_mobilenet_1() -> None:
     assert factors == [2.0, 1.0, 0.75, 0.5, 0.25]
 
 
-def test_mobilenet_parameter_counts_are_the_official_ones() -> None:
+def test_mobilenet_parameter_counts_are_the_official_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Counted on the meta device; its first normal_ loads torch's decompositions (seconds), and counting
+    # needs no initial values, so the He initialisation is skipped here (it has its own test below).
+    monkeypatch.setattr(torch.Tensor, "normal_", lambda self, *args, **kwargs: self)
     for factor, count in OFFICIAL_COUNTS.items():
         with torch.device("meta"):
             net = MobileNet(MobileNetConfig(widen_factor=factor))
@@ -397,15 +400,17 @@ def test_pncc_renders_the_visible_surface_with_its_ncc() -> None:
         pncc(torch.zeros(1, 62), face, 12, 12, OFFICIAL)
 
 
-def test_cascade_config_is_the_papers_and_parameter_count() -> None:
+def test_cascade_config_is_the_papers_and_parameter_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.Tensor, "normal_", lambda self, *args, **kwargs: self)  # counting needs no values
     cfg = CascadeNetConfig()
     assert (cfg.input_size, cfg.in_channels, cfg.feature_dim, cfg.n_params) == (100, 6, 256, 234)  # Sec. 3
     assert cfg.n_params == TDDFAConfig().n_params
     assert (cfg.channels, cfg.kernels) == ((32, 64, 64, 64), (5, 3, 3, 3))  # our choice (not in the text)
     with torch.device("meta"):
         net = CascadeNet(cfg)
-        out = net(torch.zeros(2, 3, 100, 100), torch.zeros(2, 3, 100, 100))
-    assert out.shape == (2, 234)
+    # (A meta forward would load torch's decompositions, seconds; the sizes below fix the output shape,
+    # and the forward itself is checked at small sizes.)
+    assert (net.conv3.out_size, net.conv4.out_size, net.fc1.in_features, net.fc2.out_features) == (23, 9, 5184, 234)
     # By hand: conv1 6→32 5×5 and conv2 32→64 3×3 (shared); 100 → 50 → 25 after pooling; conv3 unshared
     # 3×3 over 25×25 → 23×23 positions, pooled to 11; conv4 unshared → 9×9; fc 64·81 → 256 → 234.
     expected = (6 * 32 * 25 + 32) + (32 * 64 * 9 + 64) + (23 * 23 * 64 * 64 * 9 + 64 * 23 * 23) \
