@@ -476,7 +476,7 @@ def test_cascade_net_layer_order_by_hand() -> None:
     # conv → ReLU → pool twice, unshared conv → ReLU → pool, unshared conv → ReLU, fc → ReLU → fc,
     # recomputed with explicit per-position sums for the unshared layers.
     torch.manual_seed(1)
-    cfg = CascadeNetConfig(input_size=16, channels=(2, 3, 4, 5), kernels=(5, 5, 2, 1), n_params=5)
+    cfg = CascadeNetConfig(input_size=16, channels=(2, 3, 4, 5), kernels=(5, 7, 2, 1), n_params=5)
     net = CascadeNet(cfg).double()
     with torch.no_grad():
         for p in net.parameters():
@@ -499,14 +499,14 @@ def test_cascade_net_layer_order_by_hand() -> None:
     relu = torch.relu
     x = torch.cat([image, code], 1)
     x = pool(relu(torch.nn.functional.conv2d(x, net.conv1.weight, net.conv1.bias, padding=2)))  # 16 → 8
-    x = pool(relu(torch.nn.functional.conv2d(x, net.conv2.weight, net.conv2.bias, padding=2)))  # 8 → 4
+    x = pool(relu(torch.nn.functional.conv2d(x, net.conv2.weight, net.conv2.bias, padding=3)))  # 8 → 4
     x = pool(relu(unshared(net.conv3, x)))  # 2×2 filters: 4 → 3, pooled to 1
     x = relu(unshared(net.conv4, x))
     expected = net.fc2(relu(net.fc1(x.flatten(1))))
     with torch.no_grad():
         torch.testing.assert_close(net(image, code), expected)
     # Each layer takes its own channels and kernel from the config: 3×3 positions of 3·2·2 → 4 filters, then 1×1.
-    assert net.conv2.weight.shape == (3, 2, 5, 5) and net.conv3.weight.shape == (9, 4, 12)
+    assert net.conv2.weight.shape == (3, 2, 7, 7) and net.conv3.weight.shape == (9, 4, 12)
     assert net.conv4.weight.shape == (1, 5, 4) and net.fc1.in_features == 5
 
 
