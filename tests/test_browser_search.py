@@ -1,4 +1,4 @@
-"""The built site's search (Pagefind), driven in headless Chromium (Debian's, never a
+"""The built site's search (its own chunked index), driven in headless Chromium (Debian's, never a
 downloaded one), with the site served under a sub-path as a project site is."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from paperkb.sitesearch.probe import CHROMIUM, browser_page
+from paperkb.sitesearch.probe import CHROMIUM, browser_page, record_outside
 from relevance_set import MRR_FLOOR, RECALL_FLOOR, everything, ranks, score
 
 pytestmark = [
@@ -26,9 +26,11 @@ def _ids(hrefs: list[str]) -> list[str]:
     return [h.removeprefix("entries/").rstrip("/") for h in hrefs]
 
 
-def test_the_site_ships_pagefind_and_not_the_lunr_index(built_site: Path) -> None:
-    assert (built_site / "pagefind" / "pagefind.js").is_file()
+def test_the_site_ships_its_index_and_not_the_lunr_index(built_site: Path) -> None:
+    assert (built_site / "search-index" / "index.json").is_file()
+    assert (built_site / "javascripts" / "search-engine.js").is_file()
     assert not (built_site / "search" / "search_index.json").exists()
+    assert not (built_site / "pagefind").exists()
 
 
 def test_english_query_finds_patchgan_in_pix2pix_with_a_notes_snippet(probe) -> None:
@@ -102,6 +104,18 @@ def test_filters_restrict_results(probe) -> None:
     assert metas and all(m.startswith("trick") for m in metas), metas
 
 
+def test_year_filter_restricts_results(probe) -> None:
+    everything = probe.query("GAN")
+    probe.page.select_option(".pkb-search__filter[aria-label='Year']", "2017")
+    try:
+        hrefs = probe.query("GAN")
+        metas = probe.page.eval_on_selector_all(".pkb-search__meta", "els => els.map(e => e.textContent)")
+    finally:
+        probe.page.select_option(".pkb-search__filter[aria-label='Year']", "")
+    assert metas and all(m.endswith("· 2017") for m in metas), metas
+    assert hrefs != everything
+
+
 def test_keyboard_slash_arrows_enter(probe) -> None:
     page = probe.page
     page.goto(probe.base)
@@ -138,5 +152,20 @@ def test_relevance_set_beats_floors_and_matches_the_terminal(probe, tmp_path: Pa
     assert b_mrr >= t_mrr, (b_mrr, t_mrr, behind)
 
 
-def test_no_console_errors(probe) -> None:
+def test_no_console_errors_and_nothing_from_outside_the_site(probe) -> None:
     assert probe.errors == []
+    assert probe.outside == []
+
+
+def test_requests_outside_the_site_fail_and_are_recorded(probe) -> None:
+    # The probe's guard itself: a page that reached for a CDN would be caught. A page of
+    # its own, in the same browser, so the failed request's console error stays there.
+    page = probe.page.context.browser.new_page()
+    outside: list[str] = []
+    record_outside(page, probe.base, outside)
+    try:
+        page.goto(probe.base)
+        assert page.evaluate("fetch('http://example.com/x.js').then(() => true, () => false)") is False
+        assert outside == ["http://example.com/x.js"]
+    finally:
+        page.close()

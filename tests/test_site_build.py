@@ -42,10 +42,13 @@ def test_home_page_shows_counts(built_site):
 def test_the_build_writes_one_search_record_per_entry(built_site):
     from paperkb.catalog import load_catalog
 
-    entry = json.loads((built_site / "pagefind" / "pagefind-entry.json").read_text(encoding="utf-8"))
-    pages = sum(lang["page_count"] for lang in entry["languages"].values())
-    assert pages == len(load_catalog(REPO_ROOT / "catalog.yaml").entries)
-    words = built_site / "pagefind-vocabulary"
+    catalog = load_catalog(REPO_ROOT / "catalog.yaml")
+    index = built_site / "search-index"
+    manifest = json.loads((index / "index.json").read_text(encoding="utf-8"))
+    assert manifest["entries"] == len(catalog.entries) == len(list((index / "e").iterdir()))
+    first = json.loads((index / "e" / "0.json").read_text(encoding="utf-8"))
+    assert first["url"] == f"entries/{catalog.entries[0].id}/" and first["title"] == catalog.entries[0].title
+    words = index / "words"
     assert "pix2pix" in json.loads((words / "latin-p.json").read_text(encoding="utf-8"))
     assert json.loads((words / "zh.json").read_text(encoding="utf-8"))
 

@@ -1,11 +1,14 @@
-"""The site search's records: what Pagefind indexes for each entry, built without a browser."""
+"""The site search's records and index: what the browser searches for each entry, built
+without a browser."""
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 from pathlib import Path
 
+import pytest
 from paperkb.catalog import load_catalog
 from paperkb.sitesearch.records import chinese_words, english_stems, entry_record, filter_values, records, spaced
 from paperkb.sitesearch.vocabulary import LETTERS, vocabulary, vocabulary_files
@@ -88,12 +91,12 @@ def test_vocabulary_has_typo_targets_and_chinese_words() -> None:
 
 def test_filter_values_are_the_records_filters() -> None:
     values = filter_values(_catalog())
-    html = "".join(r.html for r in _records())
+    recs = _records()
     for name, listed in values.items():
         assert listed == sorted(set(listed)) and listed, name
-        for value in listed:
-            assert f'data-pagefind-filter="{name}" data-pagefind-ignore>{value}</span>' in html, (name, value)
-    assert "Style Transfer" in values["tag"] and "paper" in values["kind"]
+        # Exactly the values the records carry: a listed value always finds something.
+        assert set(listed) == {v for r in recs for v in r.filters.get(name, ())}, name
+    assert "Style Transfer" in values["tag"] and "paper" in values["kind"] and "2017" in values["year"]
 
 
 def test_vocabulary_files_split_latin_words_by_first_letter() -> None:
@@ -155,13 +158,42 @@ def test_an_index_whose_entry_file_is_empty_is_incomplete(tmp_path) -> None:
     assert _complete(tmp_path)
 
 
-
 def test_the_index_holds_every_entry_and_nothing_is_left_beside_it(tmp_path) -> None:
     from paperkb.sitesearch import build
 
     catalog = _catalog()
     subset = dataclasses.replace(catalog, entries=catalog.entries[:7])
     out = build.build_search_index(subset, tmp_path, REPO, quiet=True)
-    assert build._complete(out) and build._page_count(out) == 7
-    assert len(list((out / "fragment").iterdir())) == 7
+    assert out == tmp_path / "search-index"
+    assert json.loads((out / "index.json").read_text(encoding="utf-8"))["entries"] == 7
+    assert sorted(p.name for p in (out / "e").iterdir()) == [f"{i}.json" for i in range(7)]
+    assert (out / "words" / "filters.json").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["search-index"]  # no temporary folder left
+
+
+def test_a_failed_index_leaves_the_previous_one_in_place(tmp_path, monkeypatch) -> None:
+    from paperkb.sitesearch import build, postings
+
+    catalog = dataclasses.replace(_catalog(), entries=_catalog().entries[:3])
+    out = build.build_search_index(catalog, tmp_path, REPO, quiet=True)
+    before = (out / "index.json").read_bytes()
+
+    def broken(recs, folder):
+        (folder / "t0.bin").write_bytes(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(postings, "write_index", broken)
+    with pytest.raises(OSError, match="disk full"):
+        build.build_search_index(catalog, tmp_path, REPO, quiet=True)
+    assert (out / "index.json").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["search-index"]
+
+
+def test_the_pagefind_baseline_holds_every_entry(tmp_path) -> None:
+    from paperkb.sitesearch import build
+
+    recs = records(dataclasses.replace(_catalog(), entries=_catalog().entries[:4]), REPO)
+    out = build.build_pagefind_index(recs, tmp_path)
+    assert build._complete(out) and build._page_count(out) == 4
+    assert len(list((out / "fragment").iterdir())) == 4
     assert not list(tmp_path.glob(".pagefind.tmp*"))

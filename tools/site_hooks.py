@@ -31,7 +31,7 @@ from paperkb.sitegen.pages import (  # noqa: E402
     notebook_links,
     render_counts,
 )
-from paperkb.sitesearch import build_search_index  # noqa: E402
+from paperkb.sitesearch import background  # noqa: E402
 from paperkb.sitesearch.build import SearchBuildError  # noqa: E402
 
 _state: dict = {}
@@ -95,10 +95,29 @@ def on_page_content(html, page, config, files):
     return restore(html, blocks) if blocks else html
 
 
+def _search_on() -> bool:
+    return os.environ.get("PAPERKB_SITE_SEARCH") != "off"  # "off": the bench's lunr baseline
+
+
+def on_pre_build(config):
+    # The index needs the catalog only: it is built beside the pages (on the other core).
+    if _search_on():
+        _state["search"] = background.start(
+            _state["catalog"], Path(config["site_dir"]), Path(config["config_file_path"]).parent
+        )
+
+
 def on_post_build(config):
-    if os.environ.get("PAPERKB_SITE_SEARCH") == "off":  # the bench's lunr baseline
+    job = _state.pop("search", None)
+    if job is None:
         return
     try:
-        build_search_index(_state["catalog"], Path(config["site_dir"]), Path(config["config_file_path"]).parent)
+        job.finish(Path(config["site_dir"]))
     except SearchBuildError as exc:
         raise PluginError(str(exc)) from None
+
+
+def on_build_error(error):
+    job = _state.pop("search", None)
+    if job is not None:
+        job.cancel()

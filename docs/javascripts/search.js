@@ -1,10 +1,10 @@
-// The site's search box: Pagefind's chunked index (built after `mkdocs build` into
-// pagefind/), started when the page has loaded or a reader reaches for the box (hover,
-// focus, "/"), and only the chunks a query needs. Results show title, kind, status,
+// The site's search box: the site's chunked index (built after `mkdocs build` into
+// search-index/, read by search-engine.js), started when the page has loaded or a
+// reader reaches for the box (hover, focus, "/"), and only the chunks a query needs. Results show title, kind, status,
 // year and a snippet from the notes. Keyboard: "/" opens, arrows move, Enter opens the
 // result, Escape closes.
 //
-// A query goes straight to Pagefind. The first FIRST results are shown as soon as
+// A query goes straight to the engine. The first FIRST results are shown as soon as
 // their fragments arrive; the rest of the list, the typo check's word lists and the
 // partial-match fallback never hold them back.
 (() => {
@@ -17,12 +17,7 @@
   const FIRST = 5; // fragments fetched before anything is shown; the rest follow
   const FEW = 3; // fewer results than this for a query of several words: add partial matches
   const DEBOUNCE_MS = 80;
-  // Ranking: Pagefind's BM25-style defaults without the page-length penalty. A record
-  // is one entry, and long notes belong to the papers a reader studied closely, not to
-  // diluted pages; on the relevance set (tests/relevance_set.py) MRR goes from 0.83
-  // at Pagefind's default (0.75) to 0.87 at 0, and recall@5 from 0.967 to 0.978.
-  const RANKING = {pageLength: 0};
-  let pagefind = null;
+  let engine = null;
   let loading = null;
   let active = -1;
   let inputs = 0; // input events so far: a run whose input is no longer the last one stops
@@ -45,10 +40,11 @@
   const kind = el("select", {class: "pkb-search__filter", "aria-label": "Kind"});
   const status = el("select", {class: "pkb-search__filter", "aria-label": "Status"});
   const tag = el("select", {class: "pkb-search__filter", "aria-label": "Tag"});
+  const year = el("select", {class: "pkb-search__filter", "aria-label": "Year"});
   const note = el("div", {class: "pkb-search__note", "aria-live": "polite"});
   const list = el("ol", {class: "pkb-search__results", role: "listbox"});
   const panel = el("div", {class: "pkb-search__panel", role: "dialog", "aria-label": "Search"},
-    input, el("div", {class: "pkb-search__filters"}, kind, status, tag), note, list);
+    input, el("div", {class: "pkb-search__filters"}, kind, status, tag, year), note, list);
   const overlay = el("div", {class: "pkb-search", hidden: ""}, panel);
   const button = el("button", {class: "md-header__button pkb-search__open", type: "button", title: "Search (/)"},
     "Search", el("kbd", {}, "/"));
@@ -70,25 +66,23 @@
     overlay.hidden = true;
   };
 
-  // -- Pagefind --------------------------------------------------------------
+  // -- the engine ------------------------------------------------------------
   // Started once, by whatever comes first: the idle time after the page has loaded, a
   // hover or focus on the button, "/", or a query.
   const load = () => {
     loading ||= (async () => {
-      const module = await import(new URL("pagefind/pagefind.js", root).href);
-      await module.options({baseUrl: root.pathname, excerptLength: 24, ranking: RANKING});
+      const module = await import(new URL("javascripts/search-engine.js", root).href);
+      await module.options({baseUrl: root.pathname, excerptLength: 24});
       await module.init();
-      pagefind = module;
+      engine = module;
       document.documentElement.dataset.pkbSearchReady = "";
-      // The filter values come from a small list written with the index, not from
-      // Pagefind's filters(): that loads every filter chunk, and once they are loaded
-      // each search counts every filter value's entries among its results, which at
-      // 10,000 entries takes longer than the search itself. A chosen filter loads only
-      // its own chunk.
+      // The filter values come from a small list written with the index; the entries'
+      // filter columns load only when a filter is chosen.
       fetchWords("filters.json").then((filters) => {
         fill(kind, "All kinds", filters.kind);
         fill(status, "Any status", filters.status);
         fill(tag, "All tags", filters.tag);
+        fill(year, "Any year", [...(filters.year || [])].reverse()); // newest first
       });
       return module;
     })();
@@ -105,6 +99,7 @@
     if (kind.value) filters.kind = kind.value;
     if (status.value) filters.status = status.value;
     if (tag.value) filters.tag = tag.value;
+    if (year.value) filters.year = year.value;
     return filters;
   };
 
@@ -140,7 +135,7 @@
   // words, fetched for a Chinese query only, and the Latin words by first letter.
   const fetchWords = async (name) => {
     try {
-      const response = await fetch(new URL(`pagefind-vocabulary/${name}`, root));
+      const response = await fetch(new URL(`search-index/words/${name}`, root));
       return response.ok ? await response.json() : [];
     } catch {
       return [];
@@ -183,9 +178,8 @@
   const singular = (word) => word.replace(/(?<=[a-z]{3})(es|s)$/, "");
 
   // The index keeps words as written (no stemming: an English stem such as "generat"
-  // matches most of a large catalog, and Pagefind's work grows faster than the number
-  // of entries a word matches). Pagefind matches prefixes, so a query word is cut back to
-  // its root and the prefix finds the other forms: "discriminators" -> "discriminator"
+  // matches most of a large catalog). The engine matches prefixes, so a query word is cut
+  // back to its root and the prefix finds the other forms: "discriminators" -> "discriminator"
   // (and "discriminator"s), "growing" -> "grow" (grows, growth), "mapping" -> "map".
   const rootOf = (word) => {
     if (!/^[a-z]{5,}$/.test(word)) return word;
@@ -200,12 +194,13 @@
   };
   const rooted = (query) => query.split(/\s+/).map((w) => rootOf(w.toLowerCase())).join(" ");
 
-  // Pagefind matches prefixes but forgives no typo: for a word it does not know it
-  // matches ever shorter prefixes of it ("perceptaul" finds "per-pixel"). A word that
+  // The engine matches prefixes but forgives no typo. A word that
   // is no known word's prefix is replaced by its singular, or else by the closest known
   // word: "pix2pxi" -> "pix2pix", "perceptaul" -> "perceptual".
   const corrected = async (query) => {
     const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+    // Every word's list at once: one round of fetches, not one per word.
+    await Promise.all(words.filter((w) => /^[a-z]/.test(w)).map(latinWords));
     let changed = false;
     const out = [];
     for (const word of words) {
@@ -230,7 +225,7 @@
   // -- results ---------------------------------------------------------------
   const ENTITIES = {amp: "&", lt: "<", gt: ">", quot: '"', "#39": "'", "#x27": "'"};
   const excerpt = (html) => {
-    // Pagefind's excerpt: escaped text with <mark> around matches. Rebuilt as DOM
+    // The engine's excerpt: escaped text with <mark> around matches. Rebuilt as DOM
     // nodes so nothing from the index is ever parsed as markup.
     const out = el("p", {class: "pkb-search__excerpt"});
     // The spaces the index put between Chinese words are taken out again.
@@ -275,13 +270,13 @@
     }
   };
 
-  // Pagefind wants every word; a reader who adds a word the notes lack still expects
+  // The engine wants every word; a reader who adds a word the notes lack still expects
   // the rest to count. When the whole query finds few entries, entries matching some
   // of the words come next, ranked by how many of them they match and how well.
   const partialMatches = async (words, found, filters) => {
     const seen = new Set(found.map((r) => r.id));
     const partial = new Map();
-    const each = await Promise.all(words.map((word) => pagefind.search(rootOf(word), {filters})));
+    const each = await Promise.all(words.map((word) => engine.search(rootOf(word), {filters})));
     for (const {results} of each) {
       for (const r of results) {
         if (seen.has(r.id)) continue;
@@ -320,13 +315,13 @@
     const cut = await cutChinese(query);
     // The typo check fetches its word list beside the search, not before it.
     const [typed, fixed] = await Promise.all([
-      pagefind.search(rooted(cut), {filters}), /[a-z]/i.test(cut) ? corrected(cut) : null,
+      engine.search(rooted(cut), {filters}), /[a-z]/i.test(cut) ? corrected(cut) : null,
     ]);
     let results = typed.results;
     let shown = query;
     if (fixed) {
       // The corrected query's results first, then the rest of what was typed.
-      const better = (await pagefind.search(rooted(fixed), {filters})).results;
+      const better = (await engine.search(rooted(fixed), {filters})).results;
       if (better.length) {
         const seen = new Set(better.map((r) => r.id));
         results = [...better, ...results.filter((r) => !seen.has(r.id))];
@@ -402,7 +397,7 @@
 
   // `input` fires for typed, pasted and IME-composed (Chinese) text alike.
   input.addEventListener("input", schedule);
-  for (const s of [kind, status, tag]) s.addEventListener("change", schedule);
+  for (const s of [kind, status, tag, year]) s.addEventListener("change", schedule);
   input.addEventListener("keydown", (event) => {
     if (event.key === "ArrowDown") select(Math.min(active + 1, list.children.length - 1));
     else if (event.key === "ArrowUp") select(Math.max(active - 1, 0));
@@ -426,9 +421,9 @@
   });
   button.addEventListener("click", open);
   for (const event of ["pointerenter", "focus", "touchstart"]) button.addEventListener(event, load, {passive: true});
-  // And once the page has loaded and the browser is idle: Pagefind's script, its
-  // WebAssembly and the index's metadata (about 250 KB at 10,000 entries) are then
-  // ready before a reader reaches for the box. No index chunk loads until a query.
+  // And once the page has loaded and the browser is idle: the engine and the index's
+  // list of chunks (a few KB at 10,000 entries) are then ready before a reader reaches
+  // for the box. No term chunk loads until a query.
   const idle = window.requestIdleCallback || ((fn) => setTimeout(fn, 200));
   const preload = () => idle(() => load().catch(() => {}), {timeout: 2000});
   if (document.readyState === "complete") preload();

@@ -9,12 +9,12 @@ the same content: every entry page (header, notes in language tabs, reference
 implementation, related entries, citation, metadata table), the library and tricks
 tables and one table per tag (markdown tables with the same eight columns), the tag
 index and the dashboard. Ours runs the hook, which makes those pages from the catalog
-(escaping, sanitised notes, queue, charts, related entries, BibTeX, assets) and then
-the site search (Pagefind) in ``on_post_build``.
+(escaping, sanitised notes, queue, charts, related entries, BibTeX, assets), while
+the site search's index is written in a second process beside the pages.
 
-The search index is timed apart: the hook prints how long it took, and the mkdocs build
-figure is the wall time less that (the issue's targets count the index on its own, as
-at most 25% of the mkdocs build). Ours is built cold (an empty ``PAPERKB_CACHE_DIR``:
+The search index is timed apart: the hook prints how long it took and how long the
+build waited for it after the pages, and the mkdocs build figure is the wall time less
+that wait. Ours is built cold (an empty ``PAPERKB_CACHE_DIR``:
 every note rendered and segmented anew) and then warm (the cache that build left), as
 after any edit. Notebooks are off in both (``PAPERKB_NOTEBOOKS=off``): they do not grow
 with the catalog and are cached by their own step. Figures go to ``docs/data/site-bench.json``.
@@ -51,6 +51,7 @@ REPEAT = int(os.environ.get("PAPERKB_BENCH_REPEAT", "1"))
 RESULTS = paths.REPO_ROOT / "docs" / "data" / "site-bench.json"
 TARGET = 1.15
 _INDEX_LINE = re.compile(r"search: indexed \d+ entries in ([\d.]+) s")
+_WAITED = re.compile(r"the build waited ([\d.]+) s")
 
 
 def _cell(text: object) -> str:
@@ -193,7 +194,9 @@ def _build(config: Path, site: Path, cache: Path) -> tuple[float, float]:
         raise RuntimeError(f"mkdocs build -f {config} failed:\n{result.stderr[-3000:]}")
     found = _INDEX_LINE.search(result.stderr)
     index = float(found.group(1)) if found else 0.0
-    return wall - index, index
+    # Built beside the pages, the index added only the build's wait for it at the end.
+    waited = _WAITED.search(result.stderr)
+    return wall - (float(waited.group(1)) if waited else index), index
 
 
 def _git_commit(folder: Path, name: str) -> None:

@@ -1,20 +1,26 @@
-"""The site's search at scale: Pagefind beside material's lunr search, in the same run.
+"""The site's search at scale: its own index beside Pagefind and material's lunr search,
+in the same run.
 
 For a synthetic catalog of 1,000 entries (``PAPERKB_BENCH_SITE_SIZES`` to change),
-built twice into temporary folders — once as the project builds it
-(Pagefind after the build), once with material's lunr search plugin instead — and then
-queried in headless Chromium on a loopback server: index build time (and its steps:
-records, Pagefind, word lists) beside the ``mkdocs build`` time, bytes sent for the
+built twice into temporary folders — once as the project builds it (the site's index
+after the build), once with material's lunr search plugin instead — and then
+queried in headless Chromium on a loopback server, through the same search box: index
+build time (and its steps: records, index, word lists) beside the ``mkdocs build``
+time, bytes sent for the
 first query and for each further one, time from page load to the first result,
 per-query latency (median and p95 over 20 queries) until the first results are on
 screen (measured by the driver, and by the search box in the page) and until the whole
 list is, and memory (main-thread JS heap; renderer RSS,
 which includes workers).
 
-At 10,000 entries (``PAPERKB_BENCH_INDEX_SIZES``) only the Pagefind index is built, into
+Pagefind, the engine the site used before, is measured at every size on the same
+records, in the same search box: the bench writes a Pagefind index beside the site's
+and points the box at Pagefind's API (which the site's engine mirrors) for that row.
+
+At 10,000 entries (``PAPERKB_BENCH_INDEX_SIZES``) only the indexes are built, into
 the smaller built site, and measured the same way: building 10,000 pages (twice, for
-Pagefind and lunr) would take most of an hour on two cores, so the index build's share
-of the site build is measured at 1,000 entries only.
+the site's index and lunr) would take most of an hour on two cores, so the index
+build's share of the site build is measured at 1,000 entries only.
 
 The notes' words (``PAPERKB_BENCH_CORPORA``, default ``zipf,uniform``): ``zipf`` draws
 them by Zipf's law from a few thousand English and Chinese words, as real notes use
@@ -30,6 +36,7 @@ the site's Benchmarks page.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -41,6 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -83,11 +91,13 @@ def _config(work: Path, catalog: Path, lunr: bool) -> Path:
     return path
 
 
-def _build(config: Path, site: Path, lunr: bool) -> tuple[float, dict]:
-    """(wall seconds of mkdocs build, seconds the search index and its steps took inside it)."""
-    # Notebooks are left out of both builds: their execution time is not the search's.
+def _build(config: Path, site: Path, search: bool) -> tuple[float, dict]:
+    """(wall seconds of mkdocs build, the seconds the search index and its steps took,
+    and how long the build waited for it after the pages); ``search`` False builds
+    without the site's index (for lunr, and for the build without any search)."""
+    # Notebooks are left out of every build: their execution time is not the search's.
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "PAPERKB_NOTEBOOKS": "off"}
-    if lunr:
+    if not search:
         env["PAPERKB_SITE_SEARCH"] = "off"
     start = time.perf_counter()
     done = subprocess.run(
@@ -101,6 +111,10 @@ def _build(config: Path, site: Path, lunr: bool) -> tuple[float, dict]:
     if not found:
         return wall, {}
     steps = {f"{name}_s": float(sec) for name, sec in re.findall(r"(\w+) ([\d.]+) s", found.group(2))}
+    waited = re.search(r"the build waited ([\d.]+) s", done.stderr)
+    # Built in the build's own process (one CPU, or other threads running), the build
+    # waited for all of it.
+    steps["waited_s"] = float(waited.group(1)) if waited else float(found.group(1))
     return wall, {"index_s": float(found.group(1)), **steps}
 
 
@@ -133,7 +147,43 @@ def _pct(values: list[float], q: float) -> float:
 _INPAGE_MS = "performance.getEntriesByName('pkb-shown').at(-1)?.duration ?? NaN"
 
 
-def _measure_pagefind(site: Path) -> dict:
+# The search box imports its engine from this file; for the Pagefind rows it is replaced
+# by one that hands Pagefind's own API through, with the ranking the site used with it
+# (no page-length penalty: tuned on the relevance set).
+ENGINE = Path("javascripts") / "search-engine.js"
+PAGEFIND_ADAPTER = """import * as pagefind from "../pagefind/pagefind.js";
+export const options = (o) => pagefind.options({...o, ranking: {pageLength: 0}});
+export const init = () => pagefind.init();
+export const search = (query, o) => pagefind.search(query, o);
+"""
+
+
+@contextlib.contextmanager
+def _pagefind_box(site: Path) -> Iterator[None]:
+    """The site's search box on Pagefind's index (``site/pagefind``) while inside."""
+    engine = site / ENGINE
+    own = engine.read_bytes()
+    engine.write_text(PAGEFIND_ADAPTER, encoding="utf-8")
+    try:
+        yield
+    finally:
+        engine.write_bytes(own)
+
+
+def _index_pagefind(catalog, site: Path) -> dict:
+    """Pagefind's index of the same records, and the seconds it took (records included)."""
+    from ..sitesearch.build import build_pagefind_index
+    from ..sitesearch.records import records
+
+    start = time.perf_counter()
+    recs = records(catalog, paths.REPO_ROOT)
+    mid = time.perf_counter()
+    build_pagefind_index(recs, site)
+    end = time.perf_counter()
+    return {"index_s": end - start, "records_s": mid - start, "pagefind_s": end - mid}
+
+
+def _measure_box(site: Path) -> dict:
     """Times until the first results are on screen (five, or fewer when fewer match),
     and until the whole list is (ten, with any partial matches); the same first time
     as the search box measures it in the page."""
@@ -216,7 +266,27 @@ def _fmt(value: float | None, unit: str, digits: int = 0) -> str:
     return "n/a" if value is None else f"{value:.{digits}f} {unit}"
 
 
+def _query_line(label: str, m: dict) -> str:
+    return (
+        f"  {label}: first result {_fmt(m.get('first_result_s'), 's', 2)}; first query "
+        f"{_fmt(m.get('first_query_kb'), 'KB')}, further {_fmt(m.get('further_query_kb_median'), 'KB', 1)}; per query "
+        f"median {_fmt(m.get('query_median_ms'), 'ms')}, p95 {_fmt(m.get('query_p95_ms'), 'ms')} (in the page: median "
+        f"{_fmt(m.get('inpage_median_ms'), 'ms')}, p95 {_fmt(m.get('inpage_p95_ms'), 'ms')}; whole list: median "
+        f"{_fmt(m.get('complete_median_ms'), 'ms')}, p95 {_fmt(m.get('complete_p95_ms'), 'ms')}); JS heap "
+        f"{_fmt(m.get('js_heap_mb'), 'MB', 1)}, renderer RSS {_fmt(m.get('renderer_rss_mb'), 'MB')}"
+    )
+
+
+def _steps(m: dict) -> str:
+    names = (
+        ("records_s", "records"), ("postings_s", "index files"), ("pagefind_s", "Pagefind"), ("words_s", "word lists"),
+    )
+    return ", ".join(f"{label} {m[key]:.1f} s" for key, label in names if isinstance(m.get(key), int | float))
+
+
 def run() -> list[str]:
+    from ..catalog import load_catalog
+    from ..sitesearch import build_search_index
     from ..sitesearch.probe import CHROMIUM
 
     if CHROMIUM is None:
@@ -227,77 +297,76 @@ def run() -> list[str]:
     if unknown or not corpora:
         raise ValueError(f"PAPERKB_BENCH_CORPORA: unknown corpus {unknown}, expected some of {sorted(CORPORA)}")
     kept = Path(tempfile.mkdtemp(prefix="paperkb-bench-kept-"))
-    # Built sites: the first corpus only (two builds per size, each minutes long).
-    for n in _sizes("PAPERKB_BENCH_SITE_SIZES", "1000"):
-        with tempfile.TemporaryDirectory(prefix="paperkb-bench-site-") as tmp:
-            work = Path(tmp)
-            catalog = CORPORA[corpora[0]](work / "catalog.yaml", n)
-            results = {}
-            for engine in ("pagefind", "lunr"):
-                site = work / f"site-{engine}"
-                wall, steps = _build(_config(work, catalog, engine == "lunr"), site, engine == "lunr")
-                m = _measure_pagefind(site) if engine == "pagefind" else _measure_lunr(site)
-                m.update(entries=n, engine=engine, corpus=corpora[0], build_s=wall, index_s=steps.get("index_s"),
-                         **{k: v for k, v in steps.items() if k != "index_s"}, load_average=os.getloadavg()[0])
-                results[engine] = m
-                rows.append(m)
-                if engine == "pagefind" and not (kept / "site").exists():
+    try:
+        # Built sites: the first corpus only (two builds per size, each minutes long).
+        for n in _sizes("PAPERKB_BENCH_SITE_SIZES", "1000"):
+            with tempfile.TemporaryDirectory(prefix="paperkb-bench-site-") as tmp:
+                work = Path(tmp)
+                catalog = CORPORA[corpora[0]](work / "catalog.yaml", n)
+                common = {"entries": n, "corpus": corpora[0]}
+                site = work / "site"
+                bare, _ = _build(_config(work, catalog, False), work / "site-bare", False)
+                shutil.rmtree(work / "site-bare")
+                wall, steps = _build(_config(work, catalog, False), site, True)
+                own = {**_measure_box(site), **common, "engine": "site index", "build_s": wall, **steps,
+                       "bare_build_s": bare, "load_average": os.getloadavg()[0]}
+                # The index is built beside the pages: what it costs the build is the
+                # build's time beyond the same build without any search (the wait at
+                # the end, the fork, and sharing the two cores), not its own time.
+                own["index_share"] = (wall - bare) / bare if own.get("index_s") else None
+                rest = bare
+                pf = {**_index_pagefind(load_catalog(catalog), site), **common, "engine": "Pagefind", "build_s": None}
+                with _pagefind_box(site):
+                    pf.update(_measure_box(site), load_average=os.getloadavg()[0])
+                # Pagefind ran after the pages, in the build's process: all of its time,
+                # against the same build without search.
+                pf["index_share"] = pf["index_s"] / rest if rest else None
+                shutil.rmtree(site / "pagefind")
+                if not (kept / "site").exists():
                     shutil.copytree(site, kept / "site")
-            pf, lu = results["pagefind"], results["lunr"]
-            share = pf["index_s"] / (pf["build_s"] - pf["index_s"]) if pf["index_s"] else None
-            pf["index_share"] = share
-            lines += [
-                f"{n} entries ({corpora[0]} notes, load average {pf['load_average']:.1f}): mkdocs build "
-                f"{pf['build_s']:.1f} s with Pagefind (index {_fmt(pf['index_s'], 's', 1)}: records "
-                f"{_fmt(pf.get('records_s'), 's', 1)}, Pagefind {_fmt(pf.get('pagefind_s'), 's', 1)}, word lists "
-                f"{_fmt(pf.get('words_s'), 's', 1)}; {_fmt(share and share * 100, '%')} of the rest of the build); "
-                f"lunr build {lu['build_s']:.1f} s",
-                f"  first result after page load: Pagefind {_fmt(pf['first_result_s'], 's', 2)}, "
-                f"lunr {_fmt(lu['first_result_s'], 's', 2)}",
-                f"  bytes for the first query: Pagefind {_fmt(pf['first_query_kb'], 'KB')}, "
-                f"lunr {_fmt(lu['first_query_kb'], 'KB')}; further queries (median) Pagefind "
-                f"{_fmt(pf['further_query_kb_median'], 'KB', 1)}",
-                f"  per query (first results shown): Pagefind median {_fmt(pf['query_median_ms'], 'ms')}, "
-                f"p95 {_fmt(pf['query_p95_ms'], 'ms')} (in the page: median {_fmt(pf['inpage_median_ms'], 'ms')}, "
-                f"p95 {_fmt(pf['inpage_p95_ms'], 'ms')}; whole list: median {_fmt(pf['complete_median_ms'], 'ms')}, "
-                f"p95 {_fmt(pf['complete_p95_ms'], 'ms')}); "
-                f"lunr median {_fmt(lu.get('query_median_ms'), 'ms')}, p95 {_fmt(lu.get('query_p95_ms'), 'ms')}",
-                f"  memory: Pagefind JS heap {_fmt(pf['js_heap_mb'], 'MB', 1)}, renderer RSS "
-                f"{_fmt(pf['renderer_rss_mb'], 'MB')}; lunr JS heap {_fmt(lu.get('js_heap_mb'), 'MB', 1)}, "
-                f"renderer RSS {_fmt(lu.get('renderer_rss_mb'), 'MB')}",
-            ]
-    # Larger catalogs: the index alone, written into the smaller built site. The browser's
-    # figures depend only on the index and the search box; building 10,000 pages twice
-    # (Pagefind and lunr) would take most of an hour on two cores, so the index build's
-    # share of the site build is measured at the built sizes only.
-    if (kept / "site").exists():
-        from ..catalog import load_catalog
-        from ..sitesearch import build_search_index
-
-        for n in _sizes("PAPERKB_BENCH_INDEX_SIZES", "10000"):
-            for corpus in corpora:
-                catalog = CORPORA[corpus](kept / f"catalog-{n}-{corpus}.yaml", n)
-                steps: dict = {}
-                start = time.perf_counter()
-                build_search_index(load_catalog(catalog), kept / "site", paths.REPO_ROOT, quiet=True, timings=steps)
-                index_s = time.perf_counter() - start
-                m = _measure_pagefind(kept / "site")
-                m.update(entries=n, engine="pagefind (index only)", corpus=corpus, build_s=None, index_s=index_s,
-                         **{f"{k}_s": v for k, v in steps.items()}, load_average=os.getloadavg()[0])
-                rows.append(m)
+                lunr_wall, _ = _build(_config(work, catalog, True), work / "site-lunr", False)
+                lu = {**_measure_lunr(work / "site-lunr"), **common, "engine": "lunr", "build_s": lunr_wall,
+                      "index_s": None, "load_average": os.getloadavg()[0]}
+                rows += [own, pf, lu]
                 lines += [
-                    f"{n} entries, {corpus} notes, Pagefind index only (load average {m['load_average']:.1f}): "
-                    f"built in {index_s:.1f} s (records {steps['records']:.1f} s, Pagefind {steps['pagefind']:.1f} s,"
-                    f" word lists {steps['words']:.1f} s); first result {_fmt(m['first_result_s'], 's', 2)}; "
-                    f"first query {_fmt(m['first_query_kb'], 'KB')}, further "
-                    f"{_fmt(m['further_query_kb_median'], 'KB', 1)}; per query median "
-                    f"{_fmt(m['query_median_ms'], 'ms')}, p95 {_fmt(m['query_p95_ms'], 'ms')} (in the page: median "
-                    f"{_fmt(m['inpage_median_ms'], 'ms')}, p95 {_fmt(m['inpage_p95_ms'], 'ms')}; whole list: median "
-                    f"{_fmt(m['complete_median_ms'], 'ms')}, p95 {_fmt(m['complete_p95_ms'], 'ms')}); "
-                    f"{m['results_median']:.0f} results per query (median); JS heap "
-                    f"{_fmt(m['js_heap_mb'], 'MB', 1)}, renderer RSS {_fmt(m['renderer_rss_mb'], 'MB')}",
+                    f"{n} entries ({corpora[0]} notes, load average {own['load_average']:.1f}): mkdocs build "
+                    f"{wall:.1f} s with the site's index, {bare:.1f} s without any search (index "
+                    f"{_fmt(own.get('index_s'), 's', 1)}: {_steps(own)}, built beside the pages; the build waited "
+                    f"{_fmt(own.get('waited_s'), 's', 1)} for it; the build took "
+                    f"{_fmt(own['index_share'] and own['index_share'] * 100, '%')} longer than without search); "
+                    f"Pagefind on the same records {pf['index_s']:.1f} s ({_steps(pf)}; "
+                    f"{_fmt(pf['index_share'] and pf['index_share'] * 100, '%')}); lunr build {lunr_wall:.1f} s",
+                    _query_line("site index", own), _query_line("Pagefind", pf), _query_line("lunr", lu),
                 ]
-    shutil.rmtree(kept, ignore_errors=True)
+        # Larger catalogs: the indexes alone, written into the smaller built site. The
+        # browser's figures depend only on the index and the search box; building 10,000
+        # pages twice (the site's index and lunr) would take most of an hour on two
+        # cores, so the index build's share of the site build is measured at the built
+        # sizes only.
+        if (kept / "site").exists():
+            for n in _sizes("PAPERKB_BENCH_INDEX_SIZES", "10000"):
+                for corpus in corpora:
+                    catalog = load_catalog(CORPORA[corpus](kept / f"catalog-{n}-{corpus}.yaml", n))
+                    common = {"entries": n, "corpus": corpus, "build_s": None}
+                    steps: dict = {}
+                    start = time.perf_counter()
+                    build_search_index(catalog, kept / "site", paths.REPO_ROOT, quiet=True, timings=steps)
+                    own = {**common, "engine": "site index (index only)", "index_s": time.perf_counter() - start,
+                           **{f"{k}_s": v for k, v in steps.items()}}
+                    own.update(_measure_box(kept / "site"), load_average=os.getloadavg()[0])
+                    pf = {**common, "engine": "Pagefind (index only)", **_index_pagefind(catalog, kept / "site")}
+                    with _pagefind_box(kept / "site"):
+                        pf.update(_measure_box(kept / "site"), load_average=os.getloadavg()[0])
+                    shutil.rmtree(kept / "site" / "pagefind")
+                    rows += [own, pf]
+                    lines += [
+                        f"{n} entries, {corpus} notes, indexes only (load average {own['load_average']:.1f}): "
+                        f"site index built in {own['index_s']:.1f} s ({_steps(own)}), Pagefind in "
+                        f"{pf['index_s']:.1f} s ({_steps(pf)}); {own['results_median']:.0f} results per query (median)",
+                        _query_line("site index", own), _query_line("Pagefind", pf),
+                    ]
+    finally:
+        shutil.rmtree(kept, ignore_errors=True)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
         "date": dt.date.today().isoformat(),

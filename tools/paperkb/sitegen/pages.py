@@ -515,6 +515,7 @@ def render_benchmarks(results_file: Path) -> str | None:
         {
             "entries": r.get("entries", ""), "engine": r.get("engine", ""),
             "build": fmt(r.get("build_s"), "s", 1), "index": fmt(r.get("index_s"), "s", 1),
+            "bare": fmt(r.get("bare_build_s"), "s", 1), "waited": fmt(r.get("waited_s"), "s", 1),
             "first": fmt(r.get("first_result_s"), "s", 2), "first_kb": fmt(r.get("first_query_kb"), "KB"),
             "further_kb": fmt(r.get("further_query_kb_median"), "KB", 1),
             "median": fmt(r.get("query_median_ms"), "ms"), "p95": fmt(r.get("query_p95_ms"), "ms"),
@@ -525,7 +526,10 @@ def render_benchmarks(results_file: Path) -> str | None:
             "share": fmt(100 * r["index_share"], "%") if isinstance(r.get("index_share"), int | float) else "—",
             "steps": ", ".join(
                 f"{label} {r[key]:.1f} s"
-                for key, label in (("records_s", "records"), ("pagefind_s", "Pagefind"), ("words_s", "word lists"))
+                for key, label in (
+                    ("records_s", "records"), ("postings_s", "index files"), ("pagefind_s", "Pagefind"),
+                    ("words_s", "word lists"),
+                )
                 if isinstance(r.get(key), int | float)
             ),
         }

@@ -1,9 +1,11 @@
-"""The site's search: one Pagefind record per entry, written after ``mkdocs build``.
+"""The site's search: one weighted record per entry, indexed on every ``mkdocs build``.
 
-``records`` turns entries into the HTML Pagefind indexes (never served: only the
-indexer sees it), ``vocabulary`` the term list the browser falls back to for typos,
-and ``build`` runs Pagefind and writes ``<site>/pagefind/``. The browser side is
-``docs/javascripts/search.js``.
+``records`` turns entries into weighted text (and, for the benchmark's Pagefind
+baseline, into the HTML Pagefind indexes), ``postings`` writes the index files the
+browser's engine reads, ``vocabulary`` the word lists the search box uses for Chinese
+queries and typos, ``build`` writes ``<site>/search-index/`` and ``background`` runs it
+beside the pages. The browser side is ``docs/javascripts/search.js`` and
+``docs/javascripts/search-engine.js``.
 """
 
 from .build import build_search_index

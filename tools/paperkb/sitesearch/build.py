@@ -1,4 +1,8 @@
-"""Run Pagefind over the entry records and write ``<site>/pagefind/``."""
+"""Write the site's search index, ``<site>/search-index/``, from the entry records.
+
+``build_pagefind_index`` writes the same records as a Pagefind index instead
+(``<site>/pagefind/``): the benchmark's baseline, measured beside the site's own.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ import time
 from pathlib import Path
 
 from ..catalog import Catalog
-from .records import filter_values, records
+from . import postings
+from .records import Record, filter_values, records
 from .vocabulary import vocabulary_files
 
 # One index for the whole site, in no language Pagefind stems ("und", undetermined): the
@@ -23,9 +28,10 @@ from .vocabulary import vocabulary_files
 # before Pagefind sees it (records.spaced): Pagefind's own Chinese mode would cut every
 # English word it does not know into letters.
 LANGUAGE = "und"
-OUTPUT = "pagefind"
-ENTRY = "pagefind-entry.json"  # in OUTPUT
-VOCABULARY = "pagefind-vocabulary"
+PAGEFIND_OUTPUT = "pagefind"
+ENTRY = "pagefind-entry.json"  # in PAGEFIND_OUTPUT
+OUTPUT = postings.FOLDER
+VOCABULARY = "words"  # in OUTPUT: the search box's word lists
 FILTERS = "filters.json"  # in VOCABULARY: the filter values the search box lists
 
 
@@ -67,27 +73,20 @@ def _complete(index: Path) -> bool:
     return isinstance(entry, dict) and bool(entry.get("languages"))
 
 
-def build_search_index(
-    catalog: Catalog, site_dir: Path, repo_root: Path, quiet: bool = False, timings: dict | None = None
-) -> Path:
-    """Index every entry of ``catalog`` into ``site_dir/pagefind``; returns that folder.
-
-    ``timings``, when given, receives the seconds of each step: ``records`` (the HTML
-    Pagefind reads), ``pagefind`` (writing the records out and indexing them) and
-    ``words`` (the word lists).
-    """
+def _check_pagefind() -> None:
     try:
         import pagefind.index  # noqa: F401
     except ImportError as exc:
         raise SearchBuildError(
-            "the site's search needs Pagefind: .venv/bin/python -m pip install -r requirements.txt"
+            "the Pagefind baseline needs Pagefind: .venv/bin/python -m pip install -r requirements.txt"
         ) from exc
-    start = time.perf_counter()
-    recs = records(catalog, repo_root)
-    steps = {"records": time.perf_counter() - start}
-    out = Path(site_dir) / OUTPUT
-    # Written beside, then moved into place: a server never sees half an index.
-    tmp = Path(site_dir) / f".{OUTPUT}.tmp"
+
+
+def build_pagefind_index(recs: list[Record], site_dir: Path) -> Path:
+    """Index ``recs`` with Pagefind into ``site_dir/pagefind``; returns that folder."""
+    _check_pagefind()
+    out = Path(site_dir) / PAGEFIND_OUTPUT
+    tmp = Path(site_dir) / f".{PAGEFIND_OUTPUT}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         with tempfile.TemporaryDirectory(prefix="paperkb-search-") as source:
@@ -106,14 +105,42 @@ def build_search_index(
         raise
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
-    steps["pagefind"] = time.perf_counter() - start - steps["records"]
-    words = Path(site_dir) / VOCABULARY
-    shutil.rmtree(words, ignore_errors=True)
-    words.mkdir(parents=True)
-    files = {**vocabulary_files(catalog, recs), FILTERS: filter_values(catalog)}
-    for name, listed in files.items():
-        (words / name).write_text(json.dumps(listed, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-    steps["words"] = time.perf_counter() - start - steps["records"] - steps["pagefind"]
+    return out
+
+
+def build_search_index(
+    catalog: Catalog, site_dir: Path, repo_root: Path, quiet: bool = False, timings: dict | None = None
+) -> Path:
+    """Index every entry of ``catalog`` into ``site_dir/search-index``; returns that folder.
+
+    ``timings``, when given, receives the seconds of each step: ``records`` (each
+    entry's weighted words), ``postings`` (the term chunks and entry files) and
+    ``words`` (the word lists).
+    """
+    start = time.perf_counter()
+    recs = records(catalog, repo_root)
+    steps = {"records": time.perf_counter() - start}
+    out = Path(site_dir) / OUTPUT
+    # Written beside, then moved into place: a server never sees half an index.
+    tmp = Path(site_dir) / f".{OUTPUT}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        postings.write_index(recs, tmp)
+        steps["postings"] = time.perf_counter() - start - steps["records"]
+        words = tmp / VOCABULARY
+        words.mkdir()
+        files = {**vocabulary_files(catalog, recs), FILTERS: filter_values(catalog)}
+        for name, listed in files.items():
+            (words / name).write_text(json.dumps(listed, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        steps["words"] = time.perf_counter() - start - steps["records"] - steps["postings"]
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    # The previous index goes after the new one is whole (removing 10,000 files takes
+    # seconds on a busy disk; it is no step of building the index).
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
     if timings is not None:
         timings.update(steps)
     if not quiet:

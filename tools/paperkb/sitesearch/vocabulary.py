@@ -1,9 +1,9 @@
-"""The words the browser needs beside the index (``pagefind-vocabulary/``).
+"""The words the browser needs beside the index (``search-index/words/``).
 
 Chinese: the words the index holds (read back from the records), so the search box
 can cut a Chinese query into them (longest match first) the way the records were cut.
 
-Latin: the words it suggests when a query finds nothing. Pagefind matches prefixes
+Latin: the words it suggests when a query finds nothing. The engine matches prefixes
 but has no typo tolerance. When a word of a query is no
 known word's prefix and finds (almost) nothing, the search box looks up the closest
 word in this list (edit distance, in the browser) and searches that too, saying so.
