@@ -50,7 +50,7 @@ console.log(JSON.stringify(out));
 
 
 def _rec(url: str, title: str, notes: str, **filters: tuple[str, ...]) -> Record:
-    return Record(url=url, html="", fields=((7.0, title), (1.0, notes)),
+    return Record(url=url, fields=((7.0, title), (1.0, notes)),
                   meta={"title": title, "kind": filters.get("kind", ("paper",))[0], "status": "read", "year": 2020},
                   filters=filters, body=notes)
 

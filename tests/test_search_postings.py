@@ -12,7 +12,7 @@ from paperkb.sitesearch.records import Record
 
 
 def _rec(url: str, *fields: tuple[float, str], **filters: tuple[str, ...]) -> Record:
-    return Record(url=url, html="", fields=fields, meta={"title": url, "kind": "paper", "status": "read", "year": 2020},
+    return Record(url=url, fields=fields, meta={"title": url, "kind": "paper", "status": "read", "year": 2020},
                   filters=filters, body=" ".join(t for _, t in fields))
 
 

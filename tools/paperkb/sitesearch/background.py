@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..catalog import Catalog
@@ -48,7 +48,6 @@ class IndexJob:
 
     catalog: Catalog
     repo_root: Path
-    started: float = field(default_factory=time.perf_counter)
     process: multiprocessing.process.BaseProcess | None = None
     conn: object = None
     folder: Path | None = None

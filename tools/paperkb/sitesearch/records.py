@@ -30,12 +30,35 @@ _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 @dataclass(frozen=True)
 class Record:
     url: str  # relative to the site root, e.g. "entries/adain/"
-    html: str  # the same record as a page, for Pagefind (the bench's baseline)
-    # What the site's own index reads: (weight, text) per part, Chinese already cut.
+    # What the index reads: (weight, text) per part, Chinese already cut; the title first.
     fields: tuple[tuple[float, str], ...] = ()
     meta: dict[str, object] = field(default_factory=dict)  # title, kind, status, year
     filters: dict[str, tuple[str, ...]] = field(default_factory=dict)  # kind, status, tag, year
     body: str = ""  # the notes as plain text (Chinese cut): excerpts come from here
+
+    @property
+    def html(self) -> str:
+        """The same record as a page for Pagefind (the bench's baseline): the title as its
+        heading, each other part a paragraph with its weight (the notes, weight 1, plain,
+        so Pagefind draws excerpts from them)."""
+        title = _esc(self.meta.get("title", ""))
+        parts = [f'<html lang="en"><head><title>{title}</title></head><body>',
+                 f'<h1 data-pagefind-meta="title">{title}</h1>']
+        rest = list(self.fields[1:])
+        if rest:
+            parts.append(_paragraph(*rest.pop(0)))
+        for name in ("kind", "status", "year"):
+            if self.meta.get(name) is not None:
+                parts.append(f'<span data-pagefind-meta="{name}" data-pagefind-ignore>{_esc(self.meta[name])}</span>')
+        for name, values in self.filters.items():
+            parts += [f'<span data-pagefind-filter="{name}" data-pagefind-ignore>{_esc(v)}</span>' for v in values]
+        parts += [_paragraph(weight, text) for weight, text in rest]
+        parts.append("</body></html>")
+        return "\n".join(parts)
+
+
+def _paragraph(weight: float, text: str) -> str:
+    return f"<p>{_esc(text)}</p>" if weight == 1.0 else f'<p data-pagefind-weight="{weight:g}">{_esc(text)}</p>'
 
 
 def plain(markdown: str) -> str:
@@ -91,7 +114,7 @@ def indexed_chinese(recs: list[Record]) -> set[str]:
     regular expression; cutting the notes again would cost as much as the records step
     (at 10,000 entries there are more distinct runs than ``_cut`` caches).
     """
-    return {word for rec in recs for word in _CJK_RUN.findall(rec.html)}
+    return {word for rec in recs for _, text in rec.fields for word in _CJK_RUN.findall(text)}
 
 
 @lru_cache(maxsize=1 << 17)
@@ -163,28 +186,8 @@ def entry_record(entry: Entry, tag_labels: dict[str, tuple[str, str]], roots: tu
         filters["year"] = (str(year),)
     filters["tag"] = tuple(en for en, _ in labels)
 
-    parts = [
-        '<html lang="en"><head><title>' + _esc(entry.title) + "</title></head><body>",
-        f'<h1 data-pagefind-meta="title">{_esc(entry.title)}</h1>',
-        f'<p data-pagefind-weight="5">{_esc(fields[1][1])}</p>',
-        f'<span data-pagefind-meta="kind" data-pagefind-ignore>{_esc(entry.kind)}</span>',
-        f'<span data-pagefind-meta="status" data-pagefind-ignore>{_esc(entry.status)}</span>',
-    ]
-    if year is not None:
-        parts.append(f'<span data-pagefind-meta="year" data-pagefind-ignore>{year}</span>')
-    for name, values in filters.items():
-        parts += [f'<span data-pagefind-filter="{name}" data-pagefind-ignore>{_esc(v)}</span>' for v in values]
-    # Notes come first in the body so excerpts are drawn from them.
-    parts += [f"<p>{_esc(text)}</p>" for text in notes]
-    parts.append(f'<p data-pagefind-weight="3">{_esc(spaced(meta))}</p>')
-    parts += [f'<p data-pagefind-weight="0.6">{_esc(text)}</p>' for text in added]
-    if symbols or code_summary:
-        parts.append(f'<p data-pagefind-weight="0.4">{_esc(symbols)} {_esc(code_summary)}</p>')
-    if terms:
-        parts.append(f'<p data-pagefind-weight="0.8">{_esc(" ".join(terms))}</p>')
-    parts.append("</body></html>")
     return Record(
-        url=f"entries/{entry.id}/", html="\n".join(parts), fields=tuple(fields),
+        url=f"entries/{entry.id}/", fields=tuple(fields),
         meta={"title": entry.title, "kind": str(entry.kind), "status": str(entry.status), "year": year},
         filters=filters, body="\n".join(notes),
     )
