@@ -177,19 +177,20 @@ def test_an_unusable_lock_file_is_one_line(repo: Path) -> None:
 def test_a_failed_test_file_write_leaves_no_module_behind(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     catalog = repo / "catalog.yaml"
     before, init = catalog.read_bytes(), (repo / "refimpl" / "__init__.py").read_bytes()
-    real_open = open
+    real_write = os.write
 
-    def failing_open(file, mode="r", *args, **kwargs):
-        if str(file).endswith("test_half_done.py"):
+    def failing_write(fd: int, data) -> int:  # the disk fills while the test module is written
+        if "test_half_done.py" in os.readlink(f"/proc/self/fd/{fd}"):
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real_open(file, mode, *args, **kwargs)
+        return real_write(fd, data)
 
-    monkeypatch.setattr("builtins.open", failing_open)
+    monkeypatch.setattr(os, "write", failing_write)
     rc, _, err = add(catalog, "--title", "Half Done", "--scaffold")
     assert rc == 1 and "test_half_done.py" in err and "disk is full" in err
     assert catalog.read_bytes() == before and (repo / "refimpl" / "__init__.py").read_bytes() == init
     assert not (repo / "refimpl" / "half_done.py").exists()
     assert not writer.journal_path(catalog).exists()
+    assert list(repo.rglob(".*.tmp")) == []
 
 
 # --------------------------------------------------------------------- the journal
@@ -266,6 +267,107 @@ def test_validate_finishes_an_interrupted_write(repo: Path, capsys: pytest.Captu
     cli_validate.main(["--catalog", str(catalog), "--no-refimpl"])
     assert "rolled back an interrupted write" in capsys.readouterr().err
     assert catalog.read_bytes() == old and not writer.journal_path(catalog).exists()
+
+
+def test_a_half_written_module_of_an_interrupted_write_is_rolled_back(repo: Path) -> None:
+    # A writer killed while a new module's text was reaching the disk leaves a file
+    # that no longer matches the journal; it is still the writer's own (the name was
+    # free when the journal was written), so rolling back removes it too.
+    catalog, old, _ = _journal_state(repo, renamed=False)
+    record = json.loads(writer.journal_path(catalog).read_text(encoding="utf-8"))
+    test_file = Path(next(c["path"] for c in record["creates"] if "/tests/" in c["path"]))
+    text = test_file.read_text(encoding="utf-8")
+    test_file.write_text(text[: len(text) // 2], encoding="utf-8")
+    writer.recover(catalog, notify=lambda line: None)
+    assert catalog.read_bytes() == old
+    assert [c["path"] for c in record["creates"] if Path(c["path"]).exists()] == []
+
+
+def test_a_new_file_appears_whole_or_not_at_all(tmp_path: Path) -> None:
+    target = tmp_path / "module.py"
+    writer.create_file_atomic(target, b"x = 1\n")
+    assert target.read_bytes() == b"x = 1\n" and list(tmp_path.glob(".*.tmp")) == []
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~_umask()  # what open() gives, not 0600
+    with pytest.raises(FileExistsError):
+        writer.create_file_atomic(target, b"x = 2\n")
+    assert target.read_bytes() == b"x = 1\n" and list(tmp_path.glob(".*.tmp")) == []
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+DIE_RUNNER = """
+import os, sys
+sys.path.insert(0, {tools!r})
+from paperkb.catalog import writer
+die_at, seen = int(os.environ["DIE_AT"]), [0]
+
+def moment() -> bool:
+    seen[0] += 1
+    return seen[0] == die_at
+
+real_write_all = writer._write_all
+def write_all(fd, data):
+    if moment():  # half the bytes reach the disk, then the process is gone
+        real_write_all(fd, data[: len(data) // 2])
+        os._exit(9)
+    real_write_all(fd, data)
+writer._write_all = write_all
+
+for name in ("link", "replace", "unlink", "fsync"):
+    def after(*args, _real=getattr(os, name)):
+        result = _real(*args)
+        if moment():
+            os._exit(9)
+        return result
+    setattr(os, name, after)
+
+from paperkb.addpaper.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+def test_a_scaffold_stopped_at_every_write_leaves_everything_or_nothing(repo: Path) -> None:
+    # Deterministic companion of the random kills below: the writer dies in the middle
+    # of each write and right after each link, rename, unlink and fsync, in turn.
+    import subprocess
+    import sys
+
+    from paperkb import paths
+
+    catalog = repo / "catalog.yaml"
+    code = DIE_RUNNER.format(tools=str(paths.REPO_ROOT / "tools"))
+    outcomes = []
+    for die_at in range(1, 200):
+        word = f"n{die_at:03d}"
+        module = f"stopped_scaffold_{word}"
+        argv = [sys.executable, "-c", code, "--catalog", str(catalog), "--no-input", "--offline", "--scaffold",
+                "--title", f"Stopped Scaffold {word.upper()}", "--module", module]
+        proc = subprocess.run(argv, env={**os.environ, "DIE_AT": str(die_at)}, capture_output=True, text=True,
+                              timeout=120)
+        writer.recover(catalog, notify=lambda line: None)
+        present = [
+            f"stopped-scaffold-{word}" in ids(catalog),
+            (repo / "refimpl" / f"{module}.py").exists(),
+            (repo / "refimpl" / "tests" / f"test_{module}.py").exists(),
+            f"    {module}," in (repo / "refimpl" / "__init__.py").read_text(encoding="utf-8"),
+        ]
+        assert all(present) or not any(present), (die_at, present, proc.stderr[-400:])
+        assert not writer.journal_path(catalog).exists()
+        if proc.returncode == 0:
+            assert all(present), proc.stdout
+            break
+        assert proc.returncode == 9, proc.stderr[-400:]
+        outcomes.append(all(present))
+    else:
+        pytest.fail("the scaffold never finished")
+    assert True in outcomes and False in outcomes, outcomes  # both sides of the rename were hit
+    assert add(catalog, "--title", "After The Stops")[0] == 0
+    assert list(repo.rglob(".*.tmp")) == []
 
 
 # --------------------------------------------------------------------- SIGKILL at random moments

@@ -165,6 +165,41 @@ def write_file_atomic(path: Path, data: bytes) -> None:
     _fsync_dir(real.parent)
 
 
+def _new_file_mode() -> int:
+    """The mode ``open()`` would give a new file (0666 less the umask), not mkstemp's 0600."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def create_file_atomic(path: Path, data: bytes) -> None:
+    """A new file that appears whole or not at all, never over an existing one.
+
+    The text goes to a fsynced temporary file first, which is then hard-linked to
+    its name: a link fails if the name exists, and a kill mid-write leaves only the
+    temporary file (which recovery removes), never a half-written module that
+    would no longer match the journal and so survive a rollback. Raises OSError
+    (``FileExistsError`` when the file exists).
+    """
+    tmp = _write_temp(path, lambda fd: _write_all(fd, data), _new_file_mode())
+    try:
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV):
+                raise
+            # a file system without hard links: check, then rename (still whole or absent)
+            if os.path.lexists(path):
+                raise FileExistsError(errno.EEXIST, "File exists", str(path)) from None
+            os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    _fsync_dir(path.parent)
+
+
 @dataclass(frozen=True)
 class Splice:
     offset: int  # byte offset in the old file
@@ -306,7 +341,8 @@ def _undo(record: dict) -> list[str]:
     for item in reversed(record.get("creates", [])):
         path = Path(item["path"])
         current = _read_text(path)
-        if current is not None and current == item["text"]:
+        # a prefix is a create cut short (the name was free when the journal was written)
+        if current is not None and item["text"].startswith(current):
             path.unlink()
             done.append(f"removed {path}")
     _clean_side_temps(record)
@@ -328,7 +364,7 @@ def _redo(record: dict) -> list[str]:
         path = Path(item["path"])
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_file_atomic(path, item["text"].encode("utf-8"))
+            create_file_atomic(path, item["text"].encode("utf-8"))
             done.append(f"wrote {path}")
     for item in record.get("edits", []):
         path = Path(item["path"])
@@ -505,10 +541,7 @@ class Session:
                 for item in record["creates"]:
                     current = Path(item["path"])
                     current.parent.mkdir(parents=True, exist_ok=True)
-                    with open(current, "x", encoding="utf-8") as handle:  # never overwrite a module
-                        handle.write(item["text"])
-                        handle.flush()
-                        os.fsync(handle.fileno())
+                    create_file_atomic(current, item["text"].encode("utf-8"))
                 for item in record["edits"]:
                     current = Path(item["path"])
                     write_file_atomic(current, item["new"].encode("utf-8"))
