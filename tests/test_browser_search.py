@@ -89,6 +89,34 @@ def test_a_typo_is_corrected_and_said_so(probe) -> None:
     assert probe.note() == "Showing results for “pix2pix”"
 
 
+def test_only_a_query_that_finds_nothing_fetches_the_typo_word_lists(probe) -> None:
+    def word_lists(query: str) -> list[str]:
+        requested: list[str] = []  # as the page asks, whether or not its cache answers
+        listener = lambda request: requested.append(request.url)  # noqa: E731
+        probe.page.on("request", listener)
+        try:
+            assert probe.query(query)
+        finally:
+            probe.page.remove_listener("request", listener)
+        return [url.rsplit("/", 1)[1] for url in requested if "/words/latin-" in url]
+
+    probe.open()  # a fresh page: no word list fetched yet
+    assert word_lists("cycle consistency") == []  # found: every word is a known prefix
+    assert word_lists("consistnecy") == ["latin-c.json"]
+    assert probe.note().startswith("Showing results for")
+
+
+def test_a_timed_query_returns_once_its_results_are_painted(probe) -> None:
+    # The bench's measure: one call into the page that types and waits.
+    if not probe.opened:
+        probe.open(key=True)
+    wall, inpage, since_navigation = probe.timed_query("PatchGAN")
+    assert probe.page.evaluate("'pkbSearch' in document.documentElement.dataset")
+    assert _ids(probe.hrefs())[0] == "pix2pix"
+    assert 0 < inpage <= since_navigation and inpage <= wall * 1000
+    probe.wait_done()
+
+
 def test_prefix_matches_as_you_type(probe) -> None:
     assert "cyclegan" in _ids(probe.query("cyclega"))[:3]
 

@@ -260,6 +260,21 @@ def test_chinese_only_entry_opens_on_chinese_and_renders_math(payload_site, brow
         server.close()
 
 
+def test_katex_loads_only_on_a_page_with_a_formula(payload_site, browser):
+    server = _Server(payload_site)
+    try:
+        def katex_files(path: str) -> list[str]:
+            page = Tab(browser, server.url).open(path)
+            names = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+            page.close()
+            return sorted(n.rsplit("/", 1)[1] for n in names if "/vendor/katex/" in n and not n.endswith(".woff2"))
+
+        assert katex_files("entries/zh-only/") == ["auto-render.min.js", "katex.min.css", "katex.min.js"]
+        assert katex_files("") == [] and katex_files("library/") == []
+    finally:
+        server.close()
+
+
 def test_up_next_lists_unread_entries_by_priority_then_added_then_year(real):
     catalog = load_catalog(REPO_ROOT / "catalog.yaml")
     queue = [e for e in catalog.entries if e.status in ("unread", "reading")]

@@ -112,10 +112,12 @@ def test_benchmarks_page_renders_the_recorded_figures_escaped(tmp_path) -> None:
     assert render_benchmarks(tmp_path / "missing.json") is None
     path = tmp_path / "bench.json"
     row = {"entries": 1000, "engine": "<script>alert(1)</script>", "build_s": 92.25, "index_s": 3.0,
-           "first_result_s": 0.5, "first_query_kb": 120.4, "query_median_ms": 40.2, "query_p95_ms": None}
+           "first_result_s": 0.5, "first_result_inpage_s": 0.375, "first_query_kb": 120.4, "query_median_ms": 40.2,
+           "query_p95_ms": None}
     path.write_text(json.dumps({"date": "2026-12-01", "machine": "x86_64, 2 cores", "rows": [row]}), encoding="utf-8")
     page = render_benchmarks(path)
     assert "<td>1000</td>" in page and "<td>92.2 s</td>" in page and "<td>120 KB</td>" in page
+    assert "<td>0.50 s / 0.38 s</td>" in page  # as the driver waited / as the page measured
     assert "<td>—</td>" in page  # a figure not measured
     assert "<script>" not in page and "&lt;script&gt;" in page
 
