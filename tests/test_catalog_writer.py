@@ -293,6 +293,19 @@ def test_a_new_file_appears_whole_or_not_at_all(tmp_path: Path) -> None:
     assert target.read_bytes() == b"x = 1\n" and list(tmp_path.glob(".*.tmp")) == []
 
 
+def test_without_hard_links_a_new_file_is_renamed_into_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_links(src, dst) -> None:  # noqa: ANN001 - os.link's signature
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    target = tmp_path / "module.py"
+    writer.create_file_atomic(target, b"x = 1\n")
+    assert target.read_bytes() == b"x = 1\n" and list(tmp_path.glob(".*.tmp")) == []
+    with pytest.raises(FileExistsError):
+        writer.create_file_atomic(target, b"x = 2\n")
+    assert target.read_bytes() == b"x = 1\n" and list(tmp_path.glob(".*.tmp")) == []
+
+
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)

@@ -295,6 +295,14 @@ def _official_params() -> tuple[torch.Tensor, torch.Tensor]:
     return p_gt + torch.cat([dcam, 0.1 * torch.cos(1.1 * k)])[None], p_gt
 
 
+def _official_whitened() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The parameters above as the official losses take them, whitened with mean 0.05·i and
+    std 0.5 + 0.1·i: (prediction, needing a gradient; target; mean; std)."""
+    p_pred, p_gt = _official_params()
+    mean, std = 0.05 * torch.arange(62, dtype=D), 0.5 + 0.1 * torch.arange(62, dtype=D)
+    return ((p_pred - mean) / std).requires_grad_(True), (p_gt - mean) / std, mean, std
+
+
 def test_official_wpdc_weights_match_the_official_code() -> None:
     # cleardusk/3DDFA @ 3545f35, wpdc_loss.py: WPDCLoss(resample_num=0)._calc_weights_resample on these
     # parameters (whitened with mean 0.05·i, std 0.5 + 0.1·i), its zeros_like(dtype=float) made float64.
@@ -319,13 +327,12 @@ def test_official_wpdc_weights_match_the_official_code() -> None:
 
 def test_official_wpdc_loss_matches_the_official_code() -> None:
     face = _official_model()
-    p_pred, p_gt = _official_params()
-    mean, std = 0.05 * torch.arange(62, dtype=D), 0.5 + 0.1 * torch.arange(62, dtype=D)
-    pred = ((p_pred - mean) / std).requires_grad_(True)
-    loss = wpdc_loss_official(pred, (p_gt - mean) / std, face, mean, std)
+    pred, target, mean, std = _official_whitened()
+    loss = wpdc_loss_official(pred, target, face, mean, std)
     torch.testing.assert_close(loss, torch.tensor(0.006924491704046905, dtype=D), rtol=1e-9, atol=0)
     loss.backward()
     # The weights are constants: ∂/∂pred = 2 w (pred − target) / 62.
+    p_pred, p_gt = _official_params()
     w = wpdc_weights_official(p_pred, p_gt, face)
     torch.testing.assert_close(pred.grad, 2 * w * (p_pred - p_gt) / std / 62)
 
@@ -520,10 +527,8 @@ def test_official_vdc_loss_matches_the_official_code() -> None:
     # cleardusk/3DDFA @ 3545f35, vdc_loss.py: VDCLoss(opt_style="all") on the model and parameters above,
     # float64: the loss and its gradient (the z translation, entry 11, gets none).
     face = _official_model()
-    p_pred, p_gt = _official_params()
-    mean, std = 0.05 * torch.arange(62, dtype=D), 0.5 + 0.1 * torch.arange(62, dtype=D)
-    pred = ((p_pred - mean) / std).requires_grad_(True)
-    loss = vdc_loss_official(pred, (p_gt - mean) / std, face, mean, std)
+    pred, target, mean, std = _official_whitened()
+    loss = vdc_loss_official(pred, target, face, mean, std)
     torch.testing.assert_close(loss, torch.tensor(0.13966020690497957, dtype=D), rtol=1e-9, atol=0)
     loss.backward()
     torch.testing.assert_close(pred.grad[0, :12], torch.tensor([

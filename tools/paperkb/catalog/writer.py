@@ -185,11 +185,9 @@ def create_file_atomic(path: Path, data: bytes) -> None:
     try:
         try:
             os.link(tmp, path)
-        except FileExistsError:
-            raise
         except OSError as exc:
             if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV):
-                raise
+                raise  # FileExistsError among them
             # a file system without hard links: check, then rename (still whole or absent)
             if os.path.lexists(path):
                 raise FileExistsError(errno.EEXIST, "File exists", str(path)) from None

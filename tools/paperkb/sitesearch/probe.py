@@ -151,10 +151,6 @@ class SearchPage:
         self.queried = True
         return time.perf_counter() - start, inpage, since_navigation
 
-    def wait_shown(self) -> None:
-        """Until the first results (or "no results") of the last query are on screen."""
-        self._wait_for("'pkbSearch' in document.documentElement.dataset")
-
     def wait_done(self) -> None:
         """Until the last query's whole list is shown, partial matches included."""
         self._wait_for("document.documentElement.dataset.pkbSearch === 'done'")
@@ -162,7 +158,7 @@ class SearchPage:
 
     def _wait_for(self, condition: str) -> None:
         # Checked on every animation frame: wait_for_selector retries after 20, 50, 100,
-        # 100 and then 500 ms, which added up to 100 ms to each timed query.
+        # 100 and then 500 ms, which added up to 100 ms to each wait.
         self.page.wait_for_function(condition, polling="raf", timeout=self._timeout_ms())
 
     def _timeout_ms(self) -> int:
